@@ -1,0 +1,3 @@
+from sigtool.cli import main
+
+main()

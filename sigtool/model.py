@@ -1,0 +1,180 @@
+"""Plain, frozen data describing a SavedModel: what every command works on.
+
+No protobuf, click or rich here. The loader builds these objects, sorted once,
+so that rendering and checks can trust the order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from sigtool.errors import UsageError
+
+DEFAULT_SIGNATURE = "serving_default"
+SERVE_TAG = "serve"
+
+PREDICT = "tensorflow/serving/predict"
+CLASSIFY = "tensorflow/serving/classify"
+REGRESS = "tensorflow/serving/regress"
+
+
+@dataclass(frozen=True)
+class SparseNames:
+    """The three tensors of a coo_sparse TensorInfo."""
+
+    values: str
+    indices: str
+    dense_shape: str
+
+
+@dataclass(frozen=True)
+class CompositeSpec:
+    """A composite_tensor TensorInfo (RaggedTensor, SparseTensor, ...): its type spec and flat components."""
+
+    type_spec_class: str  # TypeSpecProto enum name, e.g. "RAGGED_TENSOR_SPEC"
+    type_spec_class_name: str  # Python class name recorded by TF, e.g. "RaggedTensorSpec"
+    num_flat_components: int
+    components: tuple[TensorSpec, ...]
+
+
+@dataclass(frozen=True)
+class TensorSpec:
+    """One input or output of a signature (a TensorInfo)."""
+
+    key: str  # the signature's key for it, e.g. "x"
+    dtype: str  # DataType enum name, e.g. "DT_FLOAT"; "DT_INVALID" when unset
+    shape: tuple[int, ...] | None  # None = unknown rank; -1 = unknown dim; () = scalar
+    shape_present: bool  # False: TensorInfo has no tensor_shape (TF reads that as a scalar)
+    encoding: str  # "name", "coo_sparse", "composite_tensor", or "" when none is set
+    name: str = ""  # graph tensor "node:index" (encoding "name")
+    sparse: SparseNames | None = None
+    composite: CompositeSpec | None = None
+    dim_names: tuple[str, ...] = ()  # only when some dimension is named
+
+
+@dataclass(frozen=True)
+class Signature:
+    key: str
+    method_name: str
+    inputs: tuple[TensorSpec, ...]  # sorted by key
+    outputs: tuple[TensorSpec, ...]  # sorted by key
+
+    @property
+    def internal(self) -> bool:
+        """TF's own bookkeeping entries such as __saved_model_init_op."""
+        return self.key.startswith("__")
+
+    def input(self, key: str) -> TensorSpec | None:
+        return next((t for t in self.inputs if t.key == key), None)
+
+
+@dataclass(frozen=True)
+class StructValue:
+    """A value from a TF2 function signature (TF's StructuredValue) in plain form.
+
+    kind is one of: none, bool, int, float, str, bytes, list, tuple, dict,
+    named_tuple, tensor_spec, bounded_tensor_spec, type_spec, unsupported.
+    """
+
+    kind: str
+    scalar: bool | int | float | str | None = None  # none/bool/int/float/str/bytes(hex)
+    items: tuple[StructValue, ...] = ()  # list/tuple/dict/named_tuple values, in stored order
+    keys: tuple[str, ...] = ()  # dict keys / named_tuple fields, parallel to items
+    name: str | None = None  # tensor spec name; named_tuple / type spec class name
+    shape: tuple[int, ...] | None = None  # tensor spec shape; None = unknown rank
+    dtype: str = ""  # tensor spec dtype, DataType enum name
+
+
+@dataclass(frozen=True)
+class ConcreteFunction:
+    name: str  # TF's internal name, e.g. "__inference_predict_123"
+    args: tuple[StructValue, ...]  # positional arguments
+    kwargs: StructValue | None  # a dict, or None
+
+
+@dataclass(frozen=True)
+class Function:
+    """A tf.function attached to the root object of a TF2 SavedModel."""
+
+    name: str  # attribute name on the root object
+    concrete_functions: tuple[ConcreteFunction, ...]  # sorted by name
+
+
+@dataclass(frozen=True)
+class AssetFile:
+    tensor_name: str
+    filename: str
+
+
+@dataclass(frozen=True)
+class MetaGraph:
+    tags: tuple[str, ...]  # in stored order; compare as sets (tag_set)
+    signatures: tuple[Signature, ...]  # serving_default first, then by key
+    tensorflow_version: str = ""
+    tensorflow_git_version: str = ""
+    stripped_default_attrs: bool = False
+    has_object_graph: bool = False  # written by TF2 (tf.saved_model.save)
+    asset_files: tuple[AssetFile, ...] = ()
+    ops: tuple[str, ...] | None = None  # sorted; None when not read
+    functions: tuple[Function, ...] | None = None  # sorted; None when not read or TF1
+
+    @property
+    def tag_set(self) -> tuple[str, ...]:
+        return tuple(sorted(set(self.tags)))
+
+    def signature(self, key: str) -> Signature:
+        for sig in self.signatures:
+            if sig.key == key:
+                return sig
+        keys = ", ".join(sorted(s.key for s in self.signatures)) or "(none)"
+        raise UsageError(f"signature {key!r} not found in tag-set {format_tags(self.tags)!r}; valid keys: {keys}")
+
+
+@dataclass(frozen=True)
+class SavedModelInfo:
+    path: str  # what the user typed, never made absolute
+    source: str  # the file that was read, relative to the current directory when possible
+    format: str  # "saved_model_pb", "saved_model_pbtxt" or "session_bundle"
+    schema_version: int
+    meta_graphs: tuple[MetaGraph, ...]  # in stored order
+    version: str | None = None  # the version directory used, when path is a model base path
+    other_versions: tuple[str, ...] = ()
+    notes: tuple[str, ...] = field(default=(), compare=False)  # diagnostics for stderr
+
+    @property
+    def legacy(self) -> bool:
+        return self.format == "session_bundle"
+
+    def meta_graph(self, tags: tuple[str, ...] | list[str]) -> MetaGraph:
+        """The MetaGraph whose tags equal `tags` as a set (the first one, as TF picks)."""
+        wanted = set(tags)
+        for mg in self.meta_graphs:
+            if set(mg.tags) == wanted:
+                return mg
+        valid = sorted({format_tags(mg.tag_set) for mg in self.meta_graphs})
+        raise UsageError(
+            f"no MetaGraph with tag-set {format_tags(sorted(wanted))!r}; valid tag-sets: "
+            + ("; ".join(valid) if valid else "(none)")
+        )
+
+    def select(self, tags: tuple[str, ...] | None = None, signature: str | None = None) -> SavedModelInfo:
+        """A copy narrowed to one tag-set and/or one signature key."""
+        meta_graphs = self.meta_graphs
+        if tags is not None:
+            meta_graphs = (self.meta_graph(tags),)
+        if signature is not None:
+            if len(meta_graphs) != 1:
+                tag_sets = "; ".join(sorted({format_tags(mg.tag_set) for mg in meta_graphs}))
+                raise UsageError(f"--signature needs a tag-set when the model has several; pass --tag-set (one of: {tag_sets})")
+            mg = meta_graphs[0]
+            meta_graphs = (replace(mg, signatures=(mg.signature(signature),)),)
+        return replace(self, meta_graphs=meta_graphs)
+
+
+def format_tags(tags) -> str:
+    return ",".join(tags)
+
+
+def signature_order(key: str) -> tuple[int, str]:
+    """serving_default first, TF's internal entries last, the rest by key."""
+    return (0 if key == DEFAULT_SIGNATURE else 2 if key.startswith("__") else 1, key)
