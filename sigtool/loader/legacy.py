@@ -1,0 +1,119 @@
+"""Legacy SessionBundle exports (export.meta): signatures up-converted to SignatureDefs.
+
+The conversion follows TensorFlow's final bundle shim (tf_serving.md §5.4):
+the default regression/classification signature becomes serving_default; a
+named generic "inputs"/"outputs" pair becomes a predict signature (under
+serving_default_from_named when serving_default is taken); other named
+regression/classification signatures keep their keys; generic ones are
+dropped. TensorInfos get a name and, where the graph tells, a dtype; never a
+shape.
+"""
+
+from __future__ import annotations
+
+from google.protobuf import message as pb_message
+
+from sigtool._proto import graph_pb2, manifest_pb2
+from sigtool.loader.enums import dtype_name
+from sigtool.model import CLASSIFY, DEFAULT_SIGNATURE, PREDICT, REGRESS, MetaGraph, Signature, TensorSpec, signature_order
+
+FROM_NAMED = "serving_default_from_named"
+
+
+def meta_graph(proto, ops: tuple[str, ...] | None) -> MetaGraph:
+    dtypes = _dtypes_by_node(proto)
+    signatures = convert(_manifest(proto), dtypes)
+    info = proto.meta_info_def
+    return MetaGraph(
+        tags=tuple(info.tags),
+        signatures=tuple(sorted(signatures, key=lambda s: signature_order(s.key))),
+        tensorflow_version=info.tensorflow_version,
+        tensorflow_git_version=info.tensorflow_git_version,
+        stripped_default_attrs=info.stripped_default_attrs,
+        ops=ops,
+    )
+
+
+def convert(manifest, dtypes: dict[str, str]) -> list[Signature]:
+    def spec(key: str, binding) -> TensorSpec | None:
+        name = binding.tensor_name
+        if not name:
+            return None
+        dtype = dtypes.get(name.split(":")[0], "DT_INVALID")
+        return TensorSpec(key=key, dtype=dtype, shape=(), shape_present=False, encoding="name", name=name)
+
+    def build(key: str, method: str, inputs: dict, outputs: dict) -> Signature:
+        def specs(bindings):
+            found = (spec(k, b) for k, b in sorted(bindings.items()))
+            return tuple(s for s in found if s is not None)
+
+        return Signature(key, method, specs(inputs), specs(outputs))
+
+    def typed(key: str, sig) -> Signature | None:
+        kind = sig.WhichOneof("type")
+        if kind == "regression_signature":
+            r = sig.regression_signature
+            return build(key, REGRESS, {"inputs": r.input}, {"outputs": r.output})
+        if kind == "classification_signature":
+            c = sig.classification_signature
+            return build(key, CLASSIFY, {"inputs": c.input}, {"classes": c.classes, "scores": c.scores})
+        return None
+
+    result: dict[str, Signature] = {}
+    if manifest.HasField("default_signature"):
+        converted = typed(DEFAULT_SIGNATURE, manifest.default_signature)
+        if converted is not None:
+            result[DEFAULT_SIGNATURE] = converted
+    named = manifest.named_signatures
+    pair = [named[k] for k in ("inputs", "outputs") if k in named]
+    predict_made = len(pair) == 2 and all(s.WhichOneof("type") == "generic_signature" for s in pair)
+    if predict_made:
+        key = FROM_NAMED if DEFAULT_SIGNATURE in result else DEFAULT_SIGNATURE
+        result[key] = build(key, PREDICT, dict(pair[0].generic_signature.map), dict(pair[1].generic_signature.map))
+    for key in sorted(named):
+        if predict_made and key in ("inputs", "outputs"):
+            continue
+        converted = typed(key, named[key])
+        if converted is not None:
+            result[key] = converted
+    return list(result.values())
+
+
+def _manifest(proto):
+    """The Signatures message in the serving_signatures collection; empty when absent or invalid, as in the shim."""
+    manifest = manifest_pb2.Signatures()
+    collection = proto.collection_def.get("serving_signatures")
+    if collection is None or len(collection.any_list.value) != 1:
+        return manifest
+    try:
+        manifest.ParseFromString(collection.any_list.value[0].value)
+    except pb_message.DecodeError:
+        manifest.Clear()
+    return manifest
+
+
+# The shim asked TF's op registry for each node's first output type; without TF,
+# the attrs that carry it for common ops give the same answer.
+_DTYPE_ATTRS = ("dtype", "T", "out_type", "DstT", "Tout", "output_types", "component_types", "Tdense")
+
+
+def _dtypes_by_node(proto) -> dict[str, str]:
+    graph = proto.graph_def
+    collection = proto.collection_def.get("serving_graph")
+    if collection is not None and len(collection.any_list.value) == 1:
+        try:
+            graph = graph_pb2.GraphDef.FromString(collection.any_list.value[0].value)
+        except pb_message.DecodeError:
+            pass
+    dtypes: dict[str, str] = {}
+    for node in graph.node:
+        for attr in _DTYPE_ATTRS:
+            if attr not in node.attr:
+                continue
+            value = node.attr[attr]
+            if value.WhichOneof("value") == "type":
+                dtypes.setdefault(node.name, dtype_name(value.type))
+            elif value.WhichOneof("value") == "list" and value.list.type:
+                dtypes.setdefault(node.name, dtype_name(value.list.type[0]))
+            break
+    return dtypes

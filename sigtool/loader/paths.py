@@ -1,0 +1,155 @@
+"""Resolve what the user typed to the one file to read.
+
+Accepted: a SavedModel directory (saved_model.pb, else saved_model.pbtxt), a
+TF Serving model base path (numbered version directories: the highest is used,
+as Serving does, unless a version is asked for), the .pb/.pbtxt file itself,
+and a legacy SessionBundle export (export.meta).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from sigtool.errors import LoadError, UsageError
+
+PB, PBTXT, CPB, EXPORT_META = "saved_model.pb", "saved_model.pbtxt", "saved_model.cpb", "export.meta"
+_INT64_MAX = 2**63 - 1
+
+
+@dataclass(frozen=True)
+class Located:
+    """Which file to read, and what the path resolution found on the way."""
+
+    file: Path
+    display: str  # the file's path as the user would write it (relative stays relative)
+    format: str  # "saved_model_pb", "saved_model_pbtxt" or "session_bundle"
+    version: str | None = None
+    other_versions: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+
+
+def locate(path: str, version: str | None = None) -> Located:
+    p = Path(path)
+    if not os.path.lexists(p):
+        raise LoadError(f"{path}: no such file or directory")
+    if not p.is_dir():
+        if version is not None:
+            raise UsageError(f"--version needs a model base path (a directory of numbered versions), not the file {path}")
+        return _locate_file(p, path)
+    found = _locate_in_dir(p, path)
+    if found is not None:
+        if version is not None:
+            raise UsageError(f"--version needs a model base path; {path} is itself a SavedModel directory")
+        return found
+    versions = _version_dirs(p)
+    if versions:
+        return _locate_version(p, path, versions, version)
+    raise LoadError(f"{path}: {_why_not_a_model(p)}")
+
+
+def _locate_file(p: Path, path: str) -> Located:
+    name = p.name
+    if name == PBTXT or name.endswith(".pbtxt"):
+        return Located(p, path, "saved_model_pbtxt")
+    if name == EXPORT_META:
+        return Located(p, path, "session_bundle", notes=(_legacy_note(),))
+    if name == CPB or name.endswith(".cpb"):
+        raise LoadError(_cpb_message(path))
+    if name.endswith(".tflite"):
+        raise LoadError(f"{path} is a TensorFlow Lite model, not a SavedModel; inspect it with a TFLite tool")
+    if name.endswith((".keras", ".h5", ".hdf5")):
+        raise LoadError(f"{path} is a Keras model file, not a SavedModel; export one with model.export(DIR)")
+    return Located(p, path, "saved_model_pb")
+
+
+def _locate_in_dir(p: Path, path: str) -> Located | None:
+    def entry(name: str) -> bool:
+        return os.path.lexists(p / name)
+
+    join = os.path.join
+    if entry(PB):
+        notes = ()
+        if entry(PBTXT):
+            notes = (f"{path} holds both {PB} and {PBTXT}: reading {PB}, as TensorFlow does",)
+        if entry(EXPORT_META):
+            notes += (f"{path} also holds a legacy {EXPORT_META}, which TF Serving refuses before reading {PB}",)
+        return Located(p / PB, join(path, PB), "saved_model_pb", notes=notes)
+    if entry(PBTXT):
+        return Located(p / PBTXT, join(path, PBTXT), "saved_model_pbtxt")
+    if entry(EXPORT_META):
+        return Located(p / EXPORT_META, join(path, EXPORT_META), "session_bundle", notes=(_legacy_note(),))
+    if entry(CPB):
+        raise LoadError(_cpb_message(join(path, CPB)))
+    return None
+
+
+def _version_dirs(p: Path) -> dict[int, str]:
+    """Children whose names TF Serving parses as version numbers, keyed by number."""
+    versions: dict[int, str] = {}
+    try:
+        names = sorted(os.listdir(p))
+    except OSError as e:
+        raise LoadError(f"{p}: cannot list the directory ({e.strerror})") from None
+    for name in names:
+        if re.fullmatch(r"\s*[+-]?\d+\s*", name) and abs(int(name)) <= _INT64_MAX:
+            versions.setdefault(int(name), name)
+    return versions
+
+
+def _locate_version(p: Path, path: str, versions: dict[int, str], wanted: str | None) -> Located:
+    if wanted is None:
+        number = max(versions)
+    else:
+        if not re.fullmatch(r"\s*[+-]?\d+\s*", wanted) or int(wanted) not in versions:
+            valid = ", ".join(versions[v] for v in sorted(versions))
+            raise UsageError(f"version {wanted} not found under {path}; versions: {valid}")
+        number = int(wanted)
+    chosen = versions[number]
+    others = tuple(versions[v] for v in sorted(versions) if v != number)
+    sub = p / chosen
+    display = os.path.join(path, chosen)
+    found = _locate_in_dir(sub, display) if sub.is_dir() else None
+    if found is None:
+        reason = _why_not_a_model(sub) if sub.is_dir() else "is not a directory"
+        raise LoadError(f"{display} (version {number} of model base path {path}): {reason}")
+    how = "requested" if wanted is not None else "the highest, as TF Serving loads by default"
+    note = f"{path} is a model base path: using version {chosen} ({how})"
+    if others:
+        note += f"; other versions: {', '.join(others)}"
+    return Located(
+        found.file, found.display, found.format, chosen, others, (note,) + found.notes
+    )
+
+
+def _why_not_a_model(p: Path) -> str:
+    try:
+        names = set(os.listdir(p))
+    except OSError as e:
+        return f"cannot list the directory ({e.strerror})"
+    if not names:
+        return f"the directory is empty; expected {PB} (a SavedModel) or numbered version directories"
+    if "model.tflite" in names:
+        return "holds model.tflite, a TensorFlow Lite model, not a SavedModel"
+    if "variables" in names or "keras_metadata.pb" in names or "fingerprint.pb" in names:
+        return f"has SavedModel pieces ({', '.join(sorted(names))}) but no {PB} or {PBTXT}; the export is incomplete"
+    return f"no {PB}, {PBTXT} or numbered version directories here; is this the model directory?"
+
+
+def _legacy_note() -> str:
+    return (
+        "legacy SessionBundle export (export.meta): this format is deprecated and current TF Serving "
+        "refuses it; signatures are shown converted to SignatureDefs as TensorFlow's bundle shim did"
+    )
+
+
+def _cpb_message(path: str) -> str:
+    return (
+        f"{path} is a chunked SavedModel (saved_model.cpb, the proto-splitter format); no open-source reader "
+        "for it exists (TensorFlow 2.21's own readers ignore it); re-export the model without "
+        "experimental_image_format to get a saved_model.pb"
+    )
+
+

@@ -1,0 +1,264 @@
+"""Read SavedModel files into protobuf messages, decoding only what is asked for.
+
+Binary files go through a fast path: the wire format is walked and only the
+fields a command needs are decoded; graph bytes are skipped (or, for the op
+list, only node headers are read), so the cost does not grow with the size of
+constants in the graph.
+"""
+
+from __future__ import annotations
+
+import errno
+import mmap
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from google.protobuf import message as pb_message
+from google.protobuf import text_format
+
+from sigtool._proto import saved_model_pb2
+from sigtool.errors import LoadError
+from sigtool.loader import wire
+from sigtool.loader.paths import PB, Located
+
+# MetaGraphDef field numbers the fast path looks at.
+_MG_GRAPH_DEF, _MG_COLLECTION_DEF, _MG_OBJECT_GRAPH = 2, 4, 7
+# SavedModel field numbers.
+_SM_SCHEMA_VERSION, _SM_META_GRAPHS = 1, 2
+
+
+@contextmanager
+def mapped(located: Located) -> Iterator[memoryview | bytes]:
+    """The file's bytes, memory-mapped so that skipped fields are never read from disk."""
+    try:
+        fd = os.open(located.file, os.O_RDONLY)
+    except OSError as e:
+        raise LoadError(_open_error(located.display, e)) from None
+    try:
+        size = os.fstat(fd).st_size
+        if size == 0:
+            yield b""
+            return
+        with mmap.mmap(fd, 0, access=mmap.ACCESS_READ) as mm:
+            yield mm
+    except OSError as e:
+        raise LoadError(_open_error(located.display, e)) from None
+    finally:
+        os.close(fd)
+
+
+def _open_error(display: str, e: OSError) -> str:
+    if e.errno == errno.EISDIR or os.path.isdir(display):
+        return f"{display} is a directory, not a file; the SavedModel file must be a regular file"
+    if e.errno == errno.ELOOP:
+        return f"{display} is a symbolic link loop; point it at the real file"
+    if e.errno == errno.ENOENT and os.path.islink(display):
+        return f"{display} is a dangling symbolic link (to {os.readlink(display)}); restore the file it points to"
+    return f"cannot read {display}: {e.strerror}"
+
+
+def read_pb(located: Located, ops: bool, functions: bool) -> tuple[int, list[tuple]]:
+    """Schema version and, per MetaGraph: its slim MetaGraphDef, the ops it uses (if asked), and
+    whether it has an object graph (TF2)."""
+    with mapped(located) as buf:
+        schema, ranges, unknown = _top_level(buf, located.display)
+        if not ranges:
+            raise LoadError(_no_meta_graph(located.display, len(buf), unknown))
+        meta_graphs = []
+        for index, (start, end) in enumerate(ranges):
+            proto, graph, has_object_graph = _slim_meta_graph(buf, start, end, located.display, index, functions)
+            op_names = _ops_of_graph(buf, graph, located.display) if ops else None
+            meta_graphs.append((proto, op_names, has_object_graph))
+    return schema, meta_graphs
+
+
+def _top_level(buf, display: str) -> tuple[int, list[tuple[int, int]], list[int]]:
+    schema, ranges, unknown = 0, [], []
+    try:
+        for f in wire.iter_fields(buf):
+            if f.number == _SM_SCHEMA_VERSION and f.wire_type == wire.VARINT:
+                schema = f.varint
+            elif f.number == _SM_META_GRAPHS and f.wire_type == wire.LEN:
+                ranges.append((f.value_start, f.end))
+            else:
+                unknown.append(f.number)
+    except wire.WireError as e:
+        raise LoadError(f"{display} is not a valid SavedModel: {e} ({_size(len(buf))}); the file is corrupt or truncated") from None
+    return schema, ranges, unknown
+
+
+def _no_meta_graph(display: str, size: int, unknown: list[int]) -> str:
+    if size == 0:
+        return f"{display} is empty (0 bytes): it holds no MetaGraph; re-export the model"
+    if unknown:
+        return (
+            f"{display} is not a SavedModel: it holds no MetaGraph, only fields a SavedModel does not have "
+            "(another protobuf, such as a GraphDef, saved under this name?)"
+        )
+    return f"{display} holds no MetaGraph ({_size(size)}); the file is truncated or was written empty"
+
+
+def _size(n: int) -> str:
+    return f"{n} byte" + ("" if n == 1 else "s")
+
+
+def _slim_meta_graph(buf, start: int, end: int, display: str, index: int, functions: bool):
+    """Decode one MetaGraphDef without its graph (and object graph unless asked).
+
+    The kept fields are re-wrapped in a one-MetaGraph SavedModel, so protobuf
+    applies the same nesting-depth limit as when TensorFlow parses the file.
+    """
+    kept = bytearray()
+    graph: tuple[int, int] | None = None
+    has_object_graph = False
+    skip = {_MG_GRAPH_DEF, _MG_COLLECTION_DEF} | (set() if functions else {_MG_OBJECT_GRAPH})
+    try:
+        for f in wire.iter_fields(buf, start, end):
+            if f.number == _MG_GRAPH_DEF and f.wire_type == wire.LEN:
+                graph = (f.value_start, f.end)
+            has_object_graph |= f.number == _MG_OBJECT_GRAPH and f.wire_type == wire.LEN
+            if f.number not in skip:
+                kept += buf[f.start : f.end]
+    except wire.WireError as e:
+        raise LoadError(f"{display} is not a valid SavedModel: MetaGraph #{index + 1}: {e}; the file is corrupt") from None
+    wrapped = wire.length_delimited(_SM_META_GRAPHS, bytes(kept))
+    try:
+        proto = saved_model_pb2.SavedModel.FromString(wrapped).meta_graphs[0]
+    except pb_message.DecodeError:
+        raise LoadError(
+            f"{display} is not a valid SavedModel: MetaGraph #{index + 1} does not decode (corrupt bytes, "
+            "or messages nested deeper than protobuf's limit of 100, which TensorFlow also rejects)"
+        ) from None
+    return proto, graph, has_object_graph
+
+
+def read_pbtxt(located: Located) -> tuple[int, list]:
+    with mapped(located) as buf:
+        raw = bytes(buf)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise LoadError(
+            f"{located.display} is not text (byte {e.start} is not UTF-8); a binary SavedModel must be named {PB}"
+        ) from None
+    model = saved_model_pb2.SavedModel()
+    try:
+        text_format.Parse(text, model, allow_unknown_extension=False)
+    except text_format.ParseError as e:
+        raise LoadError(f"{located.display} is not a valid text SavedModel: {e}") from None
+    except RecursionError:
+        raise LoadError(f"{located.display}: messages nested too deeply") from None
+    if not model.meta_graphs:
+        raise LoadError(f"{located.display} holds no MetaGraph; re-export the model")
+    return model.saved_model_schema_version, list(model.meta_graphs)
+
+
+# --- ops used by a graph --------------------------------------------------------------
+
+_CALL_OPS = ("PartitionedCall", "StatefulPartitionedCall")
+
+
+def _ops_of_graph(buf, graph: tuple[int, int] | None, display: str) -> tuple[str, ...]:
+    """Ops used by a serialized GraphDef, as TF's ops_used_by_graph_def computes them.
+
+    Only node headers (op, and the called function of *PartitionedCall nodes) are
+    decoded; attribute values such as constant tensors are skipped.
+    """
+    if graph is None:
+        return ()
+    nodes: list[tuple[str, str]] = []  # (op, called function)
+    functions: dict[str, list[tuple[str, str]]] = {}
+    try:
+        for f in wire.iter_fields(buf, *graph):
+            if f.number == 1 and f.wire_type == wire.LEN:  # GraphDef.node
+                nodes.append(_node_header(buf, f.value_start, f.end))
+            elif f.number == 2 and f.wire_type == wire.LEN:  # GraphDef.library
+                for fn in wire.iter_fields(buf, f.value_start, f.end):
+                    if fn.number == 1 and fn.wire_type == wire.LEN:  # FunctionDefLibrary.function
+                        name, body = _function_def(buf, fn.value_start, fn.end)
+                        functions.setdefault(name, body)
+    except wire.WireError as e:
+        raise LoadError(f"{display} is not a valid SavedModel: its graph is corrupt ({e})") from None
+    return _used_ops(nodes, functions)
+
+
+def ops_of_message(meta_graph) -> tuple[str, ...]:
+    """The same op list for an already-decoded MetaGraphDef (text format)."""
+
+    def header(node):
+        called = node.attr["f"].func.name if node.op in _CALL_OPS and "f" in node.attr else ""
+        return node.op, called
+
+    graph = meta_graph.graph_def
+    functions: dict[str, list[tuple[str, str]]] = {}
+    for fn in graph.library.function:
+        functions.setdefault(fn.signature.name, [header(n) for n in fn.node_def])
+    return _used_ops([header(n) for n in graph.node], functions)
+
+
+def _used_ops(nodes, functions) -> tuple[str, ...]:
+    used: set[str] = set()
+    pending = list(nodes)
+    while pending:
+        op, called = pending.pop()
+        for name in (op, called) if called else (op,):
+            if name not in used and name in functions:
+                pending.extend(functions[name])
+            used.add(name)
+    return tuple(sorted(used - set(functions)))
+
+
+def _node_header(buf, start: int, end: int) -> tuple[str, str]:
+    op = called = ""
+    attrs = []
+    for f in wire.iter_fields(buf, start, end):
+        if f.number == 2 and f.wire_type == wire.LEN:
+            op = wire.text(buf, f)
+        elif f.number == 5 and f.wire_type == wire.LEN:
+            attrs.append(f)
+    if op in _CALL_OPS:
+        for entry in attrs:
+            key = value = None
+            for f in wire.iter_fields(buf, entry.value_start, entry.end):
+                if f.number == 1 and f.wire_type == wire.LEN:
+                    key = wire.text(buf, f)
+                elif f.number == 2 and f.wire_type == wire.LEN:
+                    value = f
+            if key == "f" and value is not None:
+                called = _attr_func_name(buf, value)
+    return op, called
+
+
+def _attr_func_name(buf, value: wire.Field) -> str:
+    for f in wire.iter_fields(buf, value.value_start, value.end):
+        if f.number == 10 and f.wire_type == wire.LEN:  # AttrValue.func (NameAttrList)
+            for g in wire.iter_fields(buf, f.value_start, f.end):
+                if g.number == 1 and g.wire_type == wire.LEN:
+                    return wire.text(buf, g)
+    return ""
+
+
+def _function_def(buf, start: int, end: int) -> tuple[str, list[tuple[str, str]]]:
+    name, body = "", []
+    for f in wire.iter_fields(buf, start, end):
+        if f.number == 1 and f.wire_type == wire.LEN:  # FunctionDef.signature (OpDef)
+            for g in wire.iter_fields(buf, f.value_start, f.end):
+                if g.number == 1 and g.wire_type == wire.LEN:
+                    name = wire.text(buf, g)
+        elif f.number == 3 and f.wire_type == wire.LEN:  # FunctionDef.node_def
+            body.append(_node_header(buf, f.value_start, f.end))
+    return name, body
+
+
+
+
+def read_meta_graph_def(located: Located):
+    """A whole MetaGraphDef file (a legacy export.meta)."""
+    from sigtool._proto import meta_graph_pb2
+
+    with mapped(located) as buf:
+        try:
+            return meta_graph_pb2.MetaGraphDef.FromString(bytes(buf))
+        except pb_message.DecodeError:
+            raise LoadError(f"{located.display} is not a valid MetaGraphDef; the export is corrupt") from None

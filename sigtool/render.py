@@ -1,0 +1,144 @@
+"""SavedModelInfo -> what `show` prints: a rich renderable or a string.
+
+One function per output format behind one interface (FORMATS); the CLI picks
+one and prints its result once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass
+
+from rich.console import Group
+from rich.padding import Padding
+from rich.table import Table
+from rich.text import Text
+
+from sigtool import smcli
+from sigtool.model import MetaGraph, SavedModelInfo, Signature, TensorSpec
+
+JSON_SCHEMA = "sigtool.show/1"
+
+
+@dataclass(frozen=True)
+class ShowView:
+    """What the user asked to see; the formats that mirror saved_model_cli need it."""
+
+    tag_set: bool = False  # --tag-set was given
+    signature: bool = False  # --signature was given
+    all: bool = False  # --all
+
+
+# --- table ----------------------------------------------------------------------------
+
+
+def show_table(info: SavedModelInfo, view: ShowView) -> Group:
+    parts: list = []
+    for mg in info.meta_graphs:
+        parts.append(_meta_graph_header(info, mg))
+        if not mg.signatures:
+            parts.append(Text("  (no signatures)", style="dim"))
+        for sig in mg.signatures:
+            parts += [Text(""), Padding(_signature_table(sig), (0, 0, 0, 2))]
+        if mg.ops is not None:
+            parts += [Text(""), Text(f"  ops ({len(mg.ops)}): " + (", ".join(mg.ops) or "none"))]
+        if mg.functions:
+            parts += [Text(""), Padding(_functions_table(mg), (0, 0, 0, 2))]
+        parts.append(Text(""))
+    return Group(*parts[:-1])
+
+
+def _meta_graph_header(info: SavedModelInfo, mg: MetaGraph) -> Text:
+    tags = ",".join(mg.tags) if mg.tags else "(no tags)"
+    written = f"TF {mg.tensorflow_version}" if mg.tensorflow_version else "TF version not recorded"
+    kind = "legacy SessionBundle" if info.legacy else "TF2 object graph" if mg.has_object_graph else "TF1 graph"
+    text = Text()
+    text.append("MetaGraph ", style="bold")
+    text.append(tags, style="bold cyan")
+    text.append(f"  ({written}, {kind})")
+    return text
+
+
+def _signature_table(sig: Signature) -> Table:
+    method = sig.method_name or "(no method name)"
+    title = Text.assemble((sig.key, "bold green"), "  ", (method, "dim"))
+    table = Table("", "key", "dtype", "shape", "tensor", title=title, title_justify="left", box=None, pad_edge=False, header_style="dim")
+    for io, specs in (("in", sig.inputs), ("out", sig.outputs)):
+        if not specs:
+            table.add_row(io, Text("(none)", style="dim"), "", "", "")
+        for t in specs:
+            for key, spec in _rows(t):
+                table.add_row(io, key, spec.dtype, shape_text(spec), tensor_text(spec))
+    return table
+
+
+def _rows(t: TensorSpec):
+    yield t.key, t
+    if t.composite is not None:
+        for c in t.composite.components:
+            yield f"  {t.key}[{c.key}]", c
+
+
+def shape_text(t: TensorSpec) -> str:
+    """Shapes for people: (?, 1), () scalar, 'unknown rank'; an unset shape says so."""
+    if t.encoding == "composite_tensor":
+        return ""
+    if not t.shape_present:
+        return "() unset"
+    if t.shape is None:
+        return "unknown rank"
+    dims = ", ".join("?" if d < 0 else str(d) for d in t.shape)
+    if t.dim_names:
+        dims = ", ".join(f"{n}={d}" if n else d for n, d in zip(t.dim_names, dims.split(", ")))
+    return f"({dims},)" if len(t.shape) == 1 else f"({dims})"
+
+
+def tensor_text(t: TensorSpec) -> str:
+    if t.encoding == "coo_sparse" and t.sparse is not None:
+        s = t.sparse
+        return f"sparse values={s.values} indices={s.indices} dense_shape={s.dense_shape}"
+    if t.encoding == "composite_tensor" and t.composite is not None:
+        c = t.composite
+        return f"{c.type_spec_class_name or c.type_spec_class} ({c.num_flat_components} components)"
+    return t.name or "(no tensor name)"
+
+
+def _functions_table(mg: MetaGraph) -> Table:
+    table = Table("function", "arguments", title=Text("functions", style="bold"), title_justify="left", box=None, pad_edge=False)
+    for fn in mg.functions or ():
+        if not fn.concrete_functions:
+            table.add_row(fn.name, Text("(not traced)", style="dim"))
+        for cf in fn.concrete_functions:
+            args = [smcli.py_repr(a) for a in cf.args]
+            if cf.kwargs is not None and cf.kwargs.items:
+                args += [f"{k}={smcli.py_repr(v)}" for k, v in zip(cf.kwargs.keys, cf.kwargs.items)]
+            table.add_row(fn.name, "(" + ", ".join(args) + ")")
+    return table
+
+
+# --- JSON ------------------------------------------------------------------------------
+
+
+def show_json(info: SavedModelInfo, view: ShowView) -> str:
+    """The documented JSON schema (README): the dataclasses as they are, keys sorted."""
+    plain = {"schema": JSON_SCHEMA, **dataclasses.asdict(info)}
+    del plain["notes"]  # diagnostics go to stderr, never into data
+    return json.dumps(plain, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+# --- saved_model_cli text ------------------------------------------------------------------
+
+
+def show_smcli(info: SavedModelInfo, view: ShowView) -> str:
+    if view.all:
+        return smcli.show_all(info)
+    if not view.tag_set:
+        return smcli.tag_sets(info)
+    mg = info.meta_graphs[0]
+    if view.signature:
+        return smcli.signature(mg.signatures[0])
+    return smcli.signature_keys(mg)
+
+
+FORMATS = {"table": show_table, "json": show_json, "smcli": show_smcli}

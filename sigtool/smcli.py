@@ -1,0 +1,182 @@
+"""saved_model_cli's `show` text, byte for byte, for scripts that parse it.
+
+Two deliberate differences: op sets are printed sorted (saved_model_cli's order
+depends on the hash seed), and list/dict argument values are closed cleanly
+instead of with its ", " + two backspace characters.
+"""
+
+from __future__ import annotations
+
+from sigtool.model import MetaGraph, SavedModelInfo, Signature, StructValue, TensorSpec
+
+
+def tag_sets(info: SavedModelInfo) -> str:
+    lines = ["The given SavedModel contains the following tag-sets:"]
+    lines += [repr(", ".join(sorted(tags))) for tags in sorted(list(mg.tags) for mg in info.meta_graphs)]
+    return _text(lines)
+
+
+def signature_keys(mg: MetaGraph) -> str:
+    lines = ["The given SavedModel MetaGraphDef contains SignatureDefs with the following keys:"]
+    lines += [f'SignatureDef key: "{key}"' for key in sorted(s.key for s in mg.signatures)]
+    return _text(lines)
+
+
+def signature(sig: Signature) -> str:
+    return _text(_inputs_outputs(sig, indent=0))
+
+
+def show_all(info: SavedModelInfo) -> str:
+    """`show --all`; info must have been loaded with ops and functions."""
+    out = []
+    for mg in sorted(info.meta_graphs, key=lambda m: list(m.tags)):
+        out.append(f"\nMetaGraphDef with tag-set: '{', '.join(mg.tags)}' contains the following SignatureDefs:")
+        first_match = info.meta_graph(mg.tags)  # saved_model_cli re-reads the signatures by tag-set
+        for sig in sorted(first_match.signatures, key=lambda s: s.key):
+            out.append(f"\nsignature_def['{sig.key}']:")
+            out.extend(_inputs_outputs(sig, indent=1))
+        out.append(ops_line(mg))
+    text = _text(out)
+    with_functions = [mg for mg in info.meta_graphs if mg.has_object_graph]
+    if with_functions:
+        text += "\nConcrete Functions:" + "".join(_function(f) for f in with_functions[0].functions or ())
+    return text
+
+
+def ops_line(mg: MetaGraph) -> str:
+    ops = "{" + ", ".join(repr(op) for op in mg.ops or ()) + "}" if mg.ops else "set()"
+    return f"The MetaGraph with tag set {list(mg.tags)!r} contains the following ops: {ops}"
+
+
+def _text(lines: list[str]) -> str:
+    return "".join(line + "\n" for line in lines)
+
+
+def _inputs_outputs(sig: Signature, indent: int) -> list[str]:
+    pad = "  " * indent
+    lines = [pad + "The given SavedModel SignatureDef contains the following input(s):"]
+    for t in sig.inputs:
+        lines += [pad + f"  inputs['{t.key}'] tensor_info:"] + _tensor_info(t, indent + 1)
+    lines.append(pad + "The given SavedModel SignatureDef contains the following output(s):")
+    for t in sig.outputs:
+        lines += [pad + f"  outputs['{t.key}'] tensor_info:"] + _tensor_info(t, indent + 1)
+    lines.append(pad + f"Method name is: {sig.method_name}")
+    return lines
+
+
+def _tensor_info(t: TensorSpec, indent: int) -> list[str]:
+    pad = "  " * indent
+    shape = "unknown_rank" if t.shape is None else "(" + ", ".join(str(d) for d in t.shape) + ")"
+    return [pad + f"    dtype: {t.dtype}", pad + f"    shape: {shape}", pad + f"    name: {t.name}"]
+
+
+# --- Concrete Functions -----------------------------------------------------------
+
+
+def _function(fn) -> str:
+    out = [f"\n  Function Name: '{fn.name}'"]
+    for index, cf in enumerate(fn.concrete_functions, 1):
+        if cf.args:
+            out += [f"    Option #{index}", "      Callable with:"]
+            out += _args(cf.args, "Argument")
+        if cf.kwargs is not None and cf.kwargs.items:
+            # saved_model_cli iterates the kwargs dict itself, which yields its keys.
+            out += _args(tuple(StructValue("str", scalar=k) for k in cf.kwargs.keys), "Named Argument")
+    return _text(out)
+
+
+def _args(values: tuple[StructValue, ...], label: str) -> list[str]:
+    pad = " " * 8
+    out = []
+    for index, v in enumerate(values, 1):
+        out.append(f"{pad}{label} #{index}")
+        if v.kind == "str":
+            out.append(f"{pad}  {v.scalar}")
+        elif v.kind in ("tensor_spec", "bounded_tensor_spec"):
+            out.append(f"{pad}  {v.name}: {py_repr(v)}")
+        elif v.kind in ("list", "tuple", "named_tuple", "tensor_shape"):
+            out += [f"{pad}  DType: {_type_name(v)}", f"{pad}  Value: [" + ", ".join(_quoted(i) for i in _iter(v)) + "]"]
+        elif v.kind == "dict":
+            entries = sorted(f"'{k}': {_quoted(i)}" for k, i in zip(v.keys, v.items))
+            out += [f"{pad}  DType: dict", f"{pad}  Value: {{" + ", ".join(entries) + "}"]
+        else:
+            out += [f"{pad}  DType: {_type_name(v)}", f"{pad}  Value: {py_str(v)}"]
+    return out
+
+
+def _iter(v: StructValue) -> tuple[StructValue, ...]:
+    if v.kind == "tensor_shape":
+        return tuple(StructValue("none") if d < 0 else StructValue("int", scalar=d) for d in v.shape or ())
+    return v.items
+
+
+def _quoted(v: StructValue) -> str:
+    return f"'{v.scalar}'" if v.kind == "str" else py_str(v)
+
+
+def _type_name(v: StructValue) -> str:
+    names = {"none": "NoneType", "tensor_shape": "TensorShape", "dtype": "DType", "bytes": "bytes"}
+    if v.kind in ("named_tuple", "type_spec"):
+        return v.name or v.kind
+    return names.get(v.kind, v.kind)
+
+
+def py_str(v: StructValue) -> str:
+    """What Python's str() prints for the value TensorFlow would rebuild."""
+    if v.kind == "str":
+        return str(v.scalar)
+    if v.kind == "tensor_shape":
+        return _shape_str(v.shape)
+    if v.kind == "dtype":
+        return f"<dtype: '{python_dtype(v.dtype)}'>"
+    return py_repr(v)
+
+
+def py_repr(v: StructValue) -> str:
+    """What Python's repr() prints for the value TensorFlow would rebuild."""
+    kind = v.kind
+    if kind == "none":
+        return "None"
+    if kind in ("bool", "int", "float", "str"):
+        return repr(v.scalar)
+    if kind == "list":
+        return "[" + ", ".join(py_repr(i) for i in v.items) + "]"
+    if kind == "tuple":
+        inner = ", ".join(py_repr(i) for i in v.items)
+        return f"({inner},)" if len(v.items) == 1 else f"({inner})"
+    if kind == "dict":
+        return "{" + ", ".join(f"{k!r}: {py_repr(i)}" for k, i in zip(v.keys, v.items)) + "}"
+    if kind == "named_tuple":
+        return f"{v.name}(" + ", ".join(f"{k}={py_repr(i)}" for k, i in zip(v.keys, v.items)) + ")"
+    if kind in ("tensor_spec", "bounded_tensor_spec"):
+        cls = "TensorSpec" if kind == "tensor_spec" else "BoundedTensorSpec"
+        return f"{cls}(shape={_shape_str(v.shape)}, dtype=tf.{python_dtype(v.dtype)}, name={v.name!r})"
+    if kind == "tensor_shape":
+        return "TensorShape(None)" if v.shape is None else "TensorShape([" + ", ".join(_dim(d) for d in v.shape) + "])"
+    if kind == "dtype":
+        return f"tf.{python_dtype(v.dtype)}"
+    if kind == "type_spec":
+        state = v.items[0] if v.items else StructValue("tuple")
+        return f"{v.name}{py_repr(state)}"
+    return f"<{v.name or kind}>"
+
+
+def _dim(d: int) -> str:
+    return "None" if d < 0 else str(d)
+
+
+def _shape_str(shape: tuple[int, ...] | None) -> str:
+    if shape is None:
+        return "<unknown>"
+    if len(shape) == 1:
+        return f"({_dim(shape[0])},)"
+    return "(" + ", ".join(_dim(d) for d in shape) + ")"
+
+
+_PY_NAMES = {"DT_FLOAT": "float32", "DT_DOUBLE": "float64", "DT_HALF": "float16"}
+
+
+def python_dtype(dtype: str) -> str:
+    """TF's Python name for a DataType enum name: DT_FLOAT -> float32, DT_INT64_REF -> int64_ref."""
+    base, ref = (dtype[:-4], "_ref") if dtype.endswith("_REF") else (dtype, "")
+    return _PY_NAMES.get(base, base.removeprefix("DT_").lower()) + ref
