@@ -60,17 +60,17 @@ def _meta_graph_header(info: SavedModelInfo, mg: MetaGraph) -> Text:
     return text
 
 
-def _signature_table(sig: Signature) -> Table:
+def _signature_table(sig: Signature) -> Group:
     method = sig.method_name or "(no method name)"
     title = Text.assemble((sig.key, "bold green"), "  ", (method, "dim"))
-    table = Table("", "key", "dtype", "shape", "tensor", title=title, title_justify="left", box=None, pad_edge=False, header_style="dim")
+    table = Table("", "key", "dtype", "shape", "tensor", box=None, pad_edge=False, header_style="dim")
     for io, specs in (("in", sig.inputs), ("out", sig.outputs)):
         if not specs:
             table.add_row(io, Text("(none)", style="dim"), "", "", "")
         for t in specs:
             for key, spec in _rows(t):
                 table.add_row(io, key, spec.dtype, shape_text(spec), tensor_text(spec))
-    return table
+    return Group(title, table)
 
 
 def _rows(t: TensorSpec):
@@ -105,7 +105,7 @@ def tensor_text(t: TensorSpec) -> str:
 
 
 def _functions_table(mg: MetaGraph) -> Table:
-    table = Table("function", "arguments", title=Text("functions", style="bold"), title_justify="left", box=None, pad_edge=False)
+    table = Table("function", "concrete signature", box=None, pad_edge=False, header_style="dim")
     for fn in mg.functions or ():
         if not fn.concrete_functions:
             table.add_row(fn.name, Text("(not traced)", style="dim"))

@@ -84,7 +84,7 @@ def _top_level(buf, display: str) -> tuple[int, list[tuple[int, int]], list[int]
             else:
                 unknown.append(f.number)
     except wire.WireError as e:
-        raise LoadError(f"{display} is not a valid SavedModel: {e} ({_size(len(buf))}); the file is corrupt or truncated") from None
+        raise LoadError(f"{display} is not a valid SavedModel ({_size(len(buf))}): {e}{_looks_like(buf)}") from None
     return schema, ranges, unknown
 
 
@@ -97,6 +97,16 @@ def _no_meta_graph(display: str, size: int, unknown: list[int]) -> str:
             "(another protobuf, such as a GraphDef, saved under this name?)"
         )
     return f"{display} holds no MetaGraph ({_size(size)}); the file is truncated or was written empty"
+
+
+def _looks_like(buf) -> str:
+    """A hint about what the bytes are instead, when that is easy to tell."""
+    head = bytes(buf[:256])
+    if head.isascii() and all(32 <= b < 127 or b in b"\t\r\n" for b in head):
+        return f"; it holds text ({head[:60].decode().strip()!r}), not protobuf bytes (a symbolic link copied as a plain file?)"
+    if head.startswith(b"\x89HDF"):
+        return "; it is an HDF5 file (a Keras .h5 model?), not a SavedModel"
+    return "; the file is corrupt or truncated"
 
 
 def _size(n: int) -> str:
@@ -146,7 +156,8 @@ def read_pbtxt(located: Located) -> tuple[int, list]:
     try:
         text_format.Parse(text, model, allow_unknown_extension=False)
     except text_format.ParseError as e:
-        raise LoadError(f"{located.display} is not a valid text SavedModel: {e}") from None
+        message = str(e).replace("sigtool.tf.", "tensorflow.")  # name TF's schema, not our copy of it
+        raise LoadError(f"{located.display} is not a valid text SavedModel: {message}") from None
     except RecursionError:
         raise LoadError(f"{located.display}: messages nested too deeply") from None
     if not model.meta_graphs:

@@ -32,7 +32,7 @@ def read_varint(buf, pos: int, end: int) -> tuple[int, int]:
     result = shift = 0
     while True:
         if pos >= end:
-            raise WireError("truncated varint")
+            raise WireError(f"the data ends inside a number at byte {pos}")
         byte = buf[pos]
         pos += 1
         result |= (byte & 0x7F) << shift
@@ -62,12 +62,16 @@ def iter_fields(buf, start: int = 0, end: int | None = None) -> Iterator[Field]:
         elif wire_type == LEN:
             length, value_start = read_varint(buf, value_start, end)
             field_end = value_start + length
+            if field_end > end:
+                raise WireError(
+                    f"at byte {pos}, field {number} claims {length} bytes but only {end - value_start} remain"
+                )
         elif wire_type == SGROUP:
             field_end = _skip_group(buf, value_start, end, number)
         else:
-            raise WireError(f"invalid wire type {wire_type}")
+            raise WireError(f"at byte {pos}, invalid wire type {wire_type}")
         if field_end > end:
-            raise WireError(f"field {number} runs past the end of its message")
+            raise WireError(f"at byte {pos}, field {number} runs past the end of its message")
         yield Field(number, wire_type, pos, value_start, field_end, value)
         pos = field_end
 

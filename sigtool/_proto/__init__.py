@@ -1,0 +1,1 @@
+"""Generated protobuf modules (tools/gen_protos.py); do not edit."""
