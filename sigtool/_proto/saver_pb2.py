@@ -36,4 +36,3 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_SAVERDEF_CHECKPOINTFORMATVERSION']._serialized_start=276
   _globals['_SAVERDEF_CHECKPOINTFORMATVERSION']._serialized_end=329
 # @@protoc_insertion_point(module_scope)
-# x
