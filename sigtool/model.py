@@ -7,6 +7,7 @@ so that rendering and checks can trust the order.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 
 from sigtool.errors import UsageError
 
@@ -101,6 +102,80 @@ class Function:
 
 
 @dataclass(frozen=True)
+class Attr:
+    """A node attribute in plain form. Large tensors keep only their dtype and size.
+
+    kind: type, int, float, bool, str, shape, func, tensor, placeholder, or
+    list_<kind> (value is then a tuple); "" for an empty value.
+    """
+
+    kind: str
+    value: object = None  # str for type/func/str (DataType name, function name, text)
+    dtype: str = ""  # tensor attrs: the tensor's dtype
+    size: int = 0  # tensor attrs: bytes of tensor content (not decoded)
+
+
+@dataclass(frozen=True)
+class Node:
+    name: str
+    op: str
+    inputs: tuple[str, ...] = ()  # as written: "x", "x:1", "^ctrl"; inside functions "n:out:0" or "arg"
+    device: str = ""
+    attrs: tuple[tuple[str, Attr], ...] = ()  # sorted by name
+
+    def attr(self, name: str) -> Attr | None:
+        return next((a for k, a in self.attrs if k == name), None)
+
+    @property
+    def calls(self) -> tuple[str, ...]:
+        """Functions this node runs: its op itself may be one, or attrs such as f/then_branch/body name them."""
+        found = [a.value for _, a in self.attrs if a.kind == "func"]
+        found += [v for _, a in self.attrs if a.kind == "list_func" for v in a.value]
+        return tuple(found)
+
+
+@dataclass(frozen=True)
+class Arg:
+    name: str
+    dtype: str  # DataType name, or "" when set through an attr
+    type_attr: str = ""  # e.g. "T" (the dtype then comes from the function's instantiation)
+    number_attr: str = ""
+    type_list_attr: str = ""
+
+
+@dataclass(frozen=True)
+class FunctionGraph:
+    """A function of the graph's library (FunctionDef)."""
+
+    name: str
+    inputs: tuple[Arg, ...]
+    outputs: tuple[Arg, ...]
+    nodes: tuple[Node, ...]
+    ret: tuple[tuple[str, str], ...]  # output arg name -> "node:out_arg:index" or an input arg name
+    stateful: bool = False
+
+
+@dataclass(frozen=True)
+class Graph:
+    nodes: tuple[Node, ...]
+    functions: tuple[FunctionGraph, ...]
+
+    def node(self, name: str) -> Node | None:
+        return self._nodes.get(name)
+
+    def function(self, name: str) -> FunctionGraph | None:
+        return self._functions.get(name)
+
+    @cached_property
+    def _nodes(self) -> dict[str, Node]:
+        return {n.name: n for n in self.nodes}
+
+    @cached_property
+    def _functions(self) -> dict[str, FunctionGraph]:
+        return {f.name: f for f in self.functions}
+
+
+@dataclass(frozen=True)
 class AssetFile:
     tensor_name: str
     filename: str
@@ -117,6 +192,9 @@ class MetaGraph:
     asset_files: tuple[AssetFile, ...] = ()
     ops: tuple[str, ...] | None = None  # sorted; None when not read
     functions: tuple[Function, ...] | None = None  # sorted; None when not read or TF1
+    graph: Graph | None = None  # nodes and function library; None when not read
+    collection_keys: tuple[str, ...] = ()  # sorted
+    has_saver: bool = False
 
     @property
     def tag_set(self) -> tuple[str, ...]:
@@ -131,6 +209,32 @@ class MetaGraph:
 
 
 @dataclass(frozen=True)
+class WarmupRecord:
+    index: int  # 0-based position in the file
+    log_type: str  # "predict_log", "classify_log", ...; "" when unset
+    signature_name: str  # as the request names it ("" = serving_default)
+    input_keys: tuple[str, ...] = ()  # predict requests: the inputs map's keys, sorted
+
+
+@dataclass(frozen=True)
+class WarmupFile:
+    path: str  # relative to the model directory
+    records: tuple[WarmupRecord, ...]
+    error: str = ""  # why reading stopped early (framing, CRC, or a record that does not parse)
+    more_than_limit: bool = False  # the file holds over 1000 records (only the first 1001 are read)
+
+
+@dataclass(frozen=True)
+class ModelFiles:
+    """What lies beside the SavedModel file: variables, assets, Serving's extras."""
+
+    variables: tuple[str, ...] | None  # names in variables/, sorted; None when the directory is missing
+    assets: tuple[str, ...]  # paths under assets/, sorted
+    assets_extra: tuple[str, ...]  # paths under assets.extra/, sorted
+    warmup: WarmupFile | None = None
+
+
+@dataclass(frozen=True)
 class SavedModelInfo:
     path: str  # what the user typed, never made absolute
     source: str  # the file that was read, relative to the current directory when possible
@@ -139,6 +243,7 @@ class SavedModelInfo:
     meta_graphs: tuple[MetaGraph, ...]  # in stored order
     version: str | None = None  # the version directory used, when path is a model base path
     other_versions: tuple[str, ...] = ()
+    files: ModelFiles | None = None  # read for check
     notes: tuple[str, ...] = field(default=(), compare=False)  # diagnostics for stderr
 
     @property

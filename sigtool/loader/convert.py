@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from sigtool.loader.enums import dtype_name, shape_of, type_spec_class_name
 from sigtool.loader import functions as functions_
 from sigtool.model import AssetFile, CompositeSpec, MetaGraph, Signature, SparseNames, TensorSpec, signature_order
 
 
-def meta_graph(proto, ops: tuple[str, ...] | None, functions: bool, has_object_graph: bool) -> MetaGraph:
-    """functions: read TF2 function signatures (proto must then still hold its object graph)."""
+def meta_graph(raw, functions: bool) -> MetaGraph:
+    """functions: read TF2 function signatures (the proto must then still hold its object graph)."""
+    proto = raw.proto
     info = proto.meta_info_def
     signatures = tuple(
         sorted(
@@ -22,11 +25,18 @@ def meta_graph(proto, ops: tuple[str, ...] | None, functions: bool, has_object_g
         tensorflow_version=info.tensorflow_version,
         tensorflow_git_version=info.tensorflow_git_version,
         stripped_default_attrs=info.stripped_default_attrs,
-        has_object_graph=has_object_graph,
+        has_object_graph=raw.has_object_graph,
         asset_files=tuple(AssetFile(a.tensor_info.name, a.filename) for a in proto.asset_file_def),
-        ops=ops,
-        functions=functions_.from_object_graph(proto.object_graph_def) if functions and has_object_graph else None,
+        ops=raw.ops,
+        functions=functions_.from_object_graph(proto.object_graph_def) if functions and raw.has_object_graph else None,
+        graph=raw.graph,
+        collection_keys=tuple(sorted(proto.collection_def)),
+        has_saver=proto.HasField("saver_def"),
     )
+
+
+def with_graph(mg: MetaGraph, proto, graph) -> MetaGraph:
+    return replace(mg, graph=graph, collection_keys=tuple(sorted(proto.collection_def)), has_saver=proto.HasField("saver_def"))
 
 
 def signature(key: str, sig) -> Signature:

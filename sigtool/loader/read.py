@@ -13,14 +13,17 @@ import mmap
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, replace
 
 from google.protobuf import message as pb_message
 from google.protobuf import text_format
 
 from sigtool._proto import saved_model_pb2
 from sigtool.errors import LoadError
+from sigtool.loader import graph as graph_reader
 from sigtool.loader import wire
 from sigtool.loader.paths import PB, Located
+from sigtool.model import Graph
 
 # MetaGraphDef field numbers the fast path looks at.
 _MG_GRAPH_DEF, _MG_COLLECTION_DEF, _MG_OBJECT_GRAPH = 2, 4, 7
@@ -58,18 +61,39 @@ def _open_error(display: str, e: OSError) -> str:
     return f"cannot read {display}: {e.strerror}"
 
 
-def read_pb(located: Located, ops: bool, functions: bool) -> tuple[int, list[tuple]]:
-    """Schema version and, per MetaGraph: its slim MetaGraphDef, the ops it uses (if asked), and
-    whether it has an object graph (TF2)."""
+@dataclass(frozen=True)
+class RawMetaGraph:
+    proto: object  # MetaGraphDef without graph_def (and object graph / collections unless asked)
+    has_object_graph: bool
+    ops: tuple[str, ...] | None = None
+    graph: Graph | None = None
+
+
+def read_pb(located: Located, *, ops: bool, functions: bool, graph: bool) -> tuple[int, list[RawMetaGraph]]:
+    """The schema version and each MetaGraph, decoding only what is asked for.
+
+    ops: the op names the graph uses; functions: keep the object graph;
+    graph: nodes and function library (and collections) for `check`.
+    """
     with mapped(located) as buf:
         schema, ranges, unknown = _top_level(buf, located.display)
         if not ranges:
             raise LoadError(_no_meta_graph(located.display, len(buf), unknown))
         meta_graphs = []
         for index, (start, end) in enumerate(ranges):
-            proto, graph, has_object_graph = _slim_meta_graph(buf, start, end, located.display, index, functions)
-            op_names = _ops_of_graph(buf, graph, located.display) if ops else None
-            meta_graphs.append((proto, op_names, has_object_graph))
+            keep = {_MG_OBJECT_GRAPH} if functions else set()
+            keep |= {_MG_COLLECTION_DEF} if graph else set()
+            proto, graph_range, has_object_graph = _slim_meta_graph(buf, start, end, located.display, index, keep)
+            raw = RawMetaGraph(proto, has_object_graph)
+            try:
+                if ops:
+                    raw = replace(raw, ops=_ops_of_graph(buf, graph_range))
+                if graph:
+                    raw = replace(raw, graph=graph_reader.from_wire(buf, *graph_range) if graph_range else Graph((), ()))
+            except (wire.WireError, pb_message.DecodeError) as e:
+                detail = f" ({e})" if isinstance(e, wire.WireError) else ""
+                raise LoadError(f"{located.display} is not a valid SavedModel: the graph of MetaGraph #{index + 1} is corrupt{detail}") from None
+            meta_graphs.append(raw)
     return schema, meta_graphs
 
 
@@ -113,7 +137,7 @@ def _size(n: int) -> str:
     return f"{n} byte" + ("" if n == 1 else "s")
 
 
-def _slim_meta_graph(buf, start: int, end: int, display: str, index: int, functions: bool):
+def _slim_meta_graph(buf, start: int, end: int, display: str, index: int, keep: set[int]):
     """Decode one MetaGraphDef without its graph (and object graph unless asked).
 
     The kept fields are re-wrapped in a one-MetaGraph SavedModel, so protobuf
@@ -122,7 +146,7 @@ def _slim_meta_graph(buf, start: int, end: int, display: str, index: int, functi
     kept = bytearray()
     graph: tuple[int, int] | None = None
     has_object_graph = False
-    skip = {_MG_GRAPH_DEF, _MG_COLLECTION_DEF} | (set() if functions else {_MG_OBJECT_GRAPH})
+    skip = {_MG_GRAPH_DEF, _MG_COLLECTION_DEF, _MG_OBJECT_GRAPH} - keep
     try:
         for f in wire.iter_fields(buf, start, end):
             if f.number == _MG_GRAPH_DEF and f.wire_type == wire.LEN:
@@ -170,7 +194,7 @@ def read_pbtxt(located: Located) -> tuple[int, list]:
 _CALL_OPS = ("PartitionedCall", "StatefulPartitionedCall")
 
 
-def _ops_of_graph(buf, graph: tuple[int, int] | None, display: str) -> tuple[str, ...]:
+def _ops_of_graph(buf, graph: tuple[int, int] | None) -> tuple[str, ...]:
     """Ops used by a serialized GraphDef, as TF's ops_used_by_graph_def computes them.
 
     Only node headers (op, and the called function of *PartitionedCall nodes) are
@@ -180,17 +204,14 @@ def _ops_of_graph(buf, graph: tuple[int, int] | None, display: str) -> tuple[str
         return ()
     nodes: list[tuple[str, str]] = []  # (op, called function)
     functions: dict[str, list[tuple[str, str]]] = {}
-    try:
-        for f in wire.iter_fields(buf, *graph):
-            if f.number == 1 and f.wire_type == wire.LEN:  # GraphDef.node
-                nodes.append(_node_header(buf, f.value_start, f.end))
-            elif f.number == 2 and f.wire_type == wire.LEN:  # GraphDef.library
-                for fn in wire.iter_fields(buf, f.value_start, f.end):
-                    if fn.number == 1 and fn.wire_type == wire.LEN:  # FunctionDefLibrary.function
-                        name, body = _function_def(buf, fn.value_start, fn.end)
-                        functions.setdefault(name, body)
-    except wire.WireError as e:
-        raise LoadError(f"{display} is not a valid SavedModel: its graph is corrupt ({e})") from None
+    for f in wire.iter_fields(buf, *graph):
+        if f.number == 1 and f.wire_type == wire.LEN:  # GraphDef.node
+            nodes.append(_node_header(buf, f.value_start, f.end))
+        elif f.number == 2 and f.wire_type == wire.LEN:  # GraphDef.library
+            for fn in wire.iter_fields(buf, f.value_start, f.end):
+                if fn.number == 1 and fn.wire_type == wire.LEN:  # FunctionDefLibrary.function
+                    name, body = _function_def(buf, fn.value_start, fn.end)
+                    functions.setdefault(name, body)
     return _used_ops(nodes, functions)
 
 

@@ -1,0 +1,136 @@
+"""The files beside a SavedModel that Serving needs: variables/, assets/, assets.extra/.
+
+Warmup requests (assets.extra/tf_serving_warmup_requests) are read as
+Serving reads them: an uncompressed TFRecord file (length, masked CRC32C of
+the length, payload, masked CRC32C of the payload) of PredictionLog records,
+at most 1000 of them.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+from pathlib import Path
+
+from google.protobuf import message as pb_message
+
+from sigtool._proto import prediction_log_pb2
+from sigtool.loader.paths import Located
+from sigtool.model import ModelFiles, WarmupFile, WarmupRecord
+
+WARMUP = os.path.join("assets.extra", "tf_serving_warmup_requests")
+MAX_WARMUP_RECORDS = 1000
+
+
+def read(located: Located) -> ModelFiles | None:
+    if located.format == "session_bundle":
+        return None
+    root = located.file.parent
+    variables = _listing(root / "variables") if (root / "variables").is_dir() else None
+    warmup_path = root / WARMUP
+    return ModelFiles(
+        variables=variables,
+        assets=_listing(root / "assets"),
+        assets_extra=_listing(root / "assets.extra"),
+        warmup=read_warmup(warmup_path) if warmup_path.is_file() else None,
+    )
+
+
+def _listing(directory: Path) -> tuple[str, ...]:
+    """Relative paths of the files under directory (symlinks are not followed out of it)."""
+    if not directory.is_dir():
+        return ()
+    found = []
+    for dirpath, _dirs, names in os.walk(directory, followlinks=False):
+        rel = os.path.relpath(dirpath, directory)
+        found += [name if rel == "." else os.path.join(rel, name) for name in names]
+    return tuple(sorted(found))
+
+
+# --- warmup records -------------------------------------------------------------------------
+
+
+def read_warmup(path: Path) -> WarmupFile:
+    records: list[WarmupRecord] = []
+    error = ""
+    more = False
+    size = path.stat().st_size
+    with open(path, "rb") as f:
+        offset = 0
+        while offset < size:
+            if len(records) > MAX_WARMUP_RECORDS:
+                more = True
+                break
+            header = f.read(12)
+            if len(header) < 12:
+                error = f"record {len(records) + 1}: truncated header at byte {offset}"
+                break
+            (length,) = struct.unpack("<Q", header[:8])
+            if _masked_crc(header[:8]) != struct.unpack("<I", header[8:])[0]:
+                error = f"record {len(records) + 1}: corrupt length (CRC mismatch) at byte {offset}"
+                break
+            if length + 4 > size - offset - 12:
+                error = f"record {len(records) + 1}: claims {length} bytes but the file ends first"
+                break
+            payload = f.read(length)
+            (crc,) = struct.unpack("<I", f.read(4))
+            if _masked_crc(payload) != crc:
+                error = f"record {len(records) + 1}: corrupt data (CRC mismatch)"
+                break
+            try:
+                log = prediction_log_pb2.PredictionLog.FromString(payload)
+            except pb_message.DecodeError:
+                error = f"record {len(records) + 1}: not a PredictionLog"
+                break
+            records.append(_record(len(records), log))
+            offset += 12 + length + 4
+    return WarmupFile(path=WARMUP, records=tuple(records), error=error, more_than_limit=more)
+
+
+def _record(index: int, log) -> WarmupRecord:
+    kind = log.WhichOneof("log_type") or ""
+    if not kind:
+        return WarmupRecord(index, "", "")
+    body = getattr(log, kind)
+    if kind == "multi_inference_log":
+        tasks = body.request.tasks
+        return WarmupRecord(index, kind, tasks[0].model_spec.signature_name if tasks else "")
+    if kind == "predict_streamed_log":
+        requests = body.request
+        request = requests[0] if requests else None
+    else:
+        request = body.request
+    if request is None:
+        return WarmupRecord(index, kind, "")
+    signature = request.model_spec.signature_name
+    keys = tuple(sorted(request.inputs)) if kind in ("predict_log", "predict_streamed_log") else ()
+    return WarmupRecord(index, kind, signature, keys)
+
+
+# --- CRC32C, as TFRecord masks it ---------------------------------------------------------------
+
+
+def _table() -> list[int]:
+    table = []
+    for n in range(256):
+        crc = n
+        for _ in range(8):
+            crc = (crc >> 1) ^ 0x82F63B78 if crc & 1 else crc >> 1
+        table.append(crc)
+    return table
+
+
+_CRC_TABLE = _table()
+
+
+def crc32c(data: bytes) -> int:
+    crc = 0xFFFFFFFF
+    table = _CRC_TABLE
+    for byte in data:
+        crc = table[(crc ^ byte) & 0xFF] ^ (crc >> 8)
+    return crc ^ 0xFFFFFFFF
+
+
+def _masked_crc(data: bytes) -> int:
+    crc = crc32c(data)
+    return (((crc >> 15) | (crc << 17)) + 0xA282EAD8) & 0xFFFFFFFF

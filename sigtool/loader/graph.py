@@ -1,0 +1,174 @@
+"""GraphDef -> plain Graph (nodes and function library), for `check`.
+
+Node headers, inputs and small attributes are decoded; a node or attribute
+larger than LARGE bytes (a big constant) is walked on the wire instead, and
+keeps only its dtype and size, so memory stays flat on gigabyte graphs.
+"""
+
+from __future__ import annotations
+
+from sigtool._proto import attr_value_pb2, node_def_pb2, op_def_pb2
+from sigtool.loader import wire
+from sigtool.loader.enums import dtype_name, shape_of
+from sigtool.model import Arg, Attr, FunctionGraph, Graph, Node
+
+LARGE = 1 << 20
+_TEXT_LIMIT = 256
+
+
+def from_wire(buf, start: int, end: int) -> Graph:
+    """A serialized GraphDef in buf[start:end]."""
+    nodes, functions = [], []
+    for f in wire.iter_fields(buf, start, end):
+        if f.number == 1 and f.wire_type == wire.LEN:  # GraphDef.node
+            nodes.append(_node_from_wire(buf, f.value_start, f.end))
+        elif f.number == 2 and f.wire_type == wire.LEN:  # GraphDef.library
+            for fn in wire.iter_fields(buf, f.value_start, f.end):
+                if fn.number == 1 and fn.wire_type == wire.LEN:  # FunctionDefLibrary.function
+                    functions.append(_function_from_wire(buf, fn.value_start, fn.end))
+    return Graph(tuple(nodes), tuple(functions))
+
+
+def from_message(graph_def) -> Graph:
+    """An already-decoded GraphDef (text format, legacy exports)."""
+    functions = tuple(
+        FunctionGraph(
+            name=fn.signature.name,
+            inputs=tuple(_arg(a) for a in fn.signature.input_arg),
+            outputs=tuple(_arg(a) for a in fn.signature.output_arg),
+            nodes=tuple(node_from_message(n) for n in fn.node_def),
+            ret=tuple(sorted(fn.ret.items())),
+            stateful=fn.signature.is_stateful,
+        )
+        for fn in graph_def.library.function
+    )
+    return Graph(tuple(node_from_message(n) for n in graph_def.node), functions)
+
+
+def node_from_message(node) -> Node:
+    attrs = tuple(sorted((key, attr(value)) for key, value in node.attr.items()))
+    return Node(node.name, node.op, tuple(node.input), node.device, attrs)
+
+
+def attr(value) -> Attr:
+    kind = value.WhichOneof("value")
+    if kind is None:
+        return Attr("")
+    if kind == "list":
+        lst = value.list
+        for field in ("type", "func", "s", "i", "f", "b", "shape", "tensor"):
+            items = getattr(lst, field)
+            if items:
+                return Attr(f"list_{_KINDS[field]}", tuple(_scalar(field, v) for v in items))
+        return Attr("list_", ())
+    if kind == "tensor":
+        t = value.tensor
+        return Attr("tensor", dtype=dtype_name(t.dtype), size=len(t.tensor_content) or t.ByteSize())
+    return Attr(_KINDS[kind], _scalar(kind, getattr(value, kind)))
+
+
+_KINDS = {"s": "str", "i": "int", "f": "float", "b": "bool", "type": "type", "shape": "shape",
+          "tensor": "tensor", "func": "func", "placeholder": "placeholder"}
+
+
+def _scalar(field: str, v):
+    if field == "type":
+        return dtype_name(v)
+    if field == "func":
+        return v.name
+    if field == "s":
+        return v[:_TEXT_LIMIT].decode("utf-8", "replace")
+    if field == "shape":
+        return shape_of(v)
+    if field == "tensor":
+        return dtype_name(v.dtype)
+    return v
+
+
+def _arg(a) -> Arg:
+    return Arg(
+        name=a.name,
+        dtype=dtype_name(a.type) if a.type else "",
+        type_attr=a.type_attr,
+        number_attr=a.number_attr,
+        type_list_attr=a.type_list_attr,
+    )
+
+
+# --- wire-level reading for large messages ------------------------------------------------
+
+
+def _node_from_wire(buf, start: int, end: int) -> Node:
+    if end - start <= LARGE:
+        return node_from_message(node_def_pb2.NodeDef.FromString(bytes(buf[start:end])))
+    name = op = device = ""
+    inputs, attrs = [], []
+    for f in wire.iter_fields(buf, start, end):
+        if f.wire_type != wire.LEN:
+            continue
+        if f.number == 1:
+            name = wire.text(buf, f)
+        elif f.number == 2:
+            op = wire.text(buf, f)
+        elif f.number == 3:
+            inputs.append(wire.text(buf, f))
+        elif f.number == 4:
+            device = wire.text(buf, f)
+        elif f.number == 5:
+            attrs.append(_attr_entry_from_wire(buf, f))
+    return Node(name, op, tuple(inputs), device, tuple(sorted(attrs)))
+
+
+def _attr_entry_from_wire(buf, entry: wire.Field) -> tuple[str, Attr]:
+    key, value = "", Attr("")
+    for f in wire.iter_fields(buf, entry.value_start, entry.end):
+        if f.number == 1 and f.wire_type == wire.LEN:
+            key = wire.text(buf, f)
+        elif f.number == 2 and f.wire_type == wire.LEN:
+            if f.end - f.value_start <= LARGE:
+                value = attr(attr_value_pb2.AttrValue.FromString(bytes(buf[f.value_start : f.end])))
+            else:
+                value = _large_tensor_attr(buf, f)
+    return key, value
+
+
+def _large_tensor_attr(buf, value: wire.Field) -> Attr:
+    """An AttrValue too large to decode: a tensor, summarized by dtype and content size."""
+    for f in wire.iter_fields(buf, value.value_start, value.end):
+        if f.number == 8 and f.wire_type == wire.LEN:  # AttrValue.tensor
+            dtype, size = "DT_INVALID", 0
+            for g in wire.iter_fields(buf, f.value_start, f.end):
+                if g.number == 1 and g.wire_type == wire.VARINT:
+                    dtype = dtype_name(g.varint)
+                elif g.wire_type == wire.LEN:
+                    size += g.end - g.value_start
+            return Attr("tensor", dtype=dtype, size=size)
+    return Attr("large", size=value.end - value.value_start)
+
+
+def _function_from_wire(buf, start: int, end: int) -> FunctionGraph:
+    signature = op_def_pb2.OpDef()
+    nodes, ret = [], []
+    for f in wire.iter_fields(buf, start, end):
+        if f.wire_type != wire.LEN:
+            continue
+        if f.number == 1:  # signature: small
+            signature.MergeFromString(bytes(buf[f.value_start : f.end]))
+        elif f.number == 3:
+            nodes.append(_node_from_wire(buf, f.value_start, f.end))
+        elif f.number == 4:  # ret map entry
+            key = target = ""
+            for g in wire.iter_fields(buf, f.value_start, f.end):
+                if g.number == 1 and g.wire_type == wire.LEN:
+                    key = wire.text(buf, g)
+                elif g.number == 2 and g.wire_type == wire.LEN:
+                    target = wire.text(buf, g)
+            ret.append((key, target))
+    return FunctionGraph(
+        name=signature.name,
+        inputs=tuple(_arg(a) for a in signature.input_arg),
+        outputs=tuple(_arg(a) for a in signature.output_arg),
+        nodes=tuple(nodes),
+        ret=tuple(sorted(dict(ret).items())),
+        stateful=signature.is_stateful,
+    )
