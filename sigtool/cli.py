@@ -9,7 +9,7 @@ import click
 from rich.console import Console
 
 from sigtool import __version__, loader, render
-from sigtool.errors import ExitCode, UsageError
+from sigtool.errors import ExitCode, SigtoolError, UsageError
 from sigtool.model import SavedModelInfo
 
 EXIT_CODES = "\n".join(
@@ -141,6 +141,61 @@ def _hide_internal(info: SavedModelInfo) -> SavedModelInfo:
         info,
         meta_graphs=tuple(replace(mg, signatures=tuple(s for s in mg.signatures if not s.internal)) for mg in info.meta_graphs),
     )
+
+
+@cli.command()
+@click.argument("models", metavar="MODEL...", nargs=-1)
+@click.option("--strict", is_flag=True, help="Fail on warnings too (exit 1).")
+@click.option("--method-check", is_flag=True, help="Apply Serving's --enable_signature_method_name_check semantics.")
+@click.option("--select", "selected", multiple=True, metavar="ID", help="Only these rules (repeatable).")
+@click.option("--ignore", "ignored", multiple=True, metavar="ID", help="Skip these rules (repeatable).")
+@click.option("--deny-op", "deny_ops", multiple=True, metavar="OP", help="Also treat this op as unsafe (repeatable).")
+@click.option("--allow-op", "allow_ops", multiple=True, metavar="OP", help="Do not treat this op as unsafe (repeatable).")
+@click.option("--list-rules", is_flag=True, help="List the rules (id, severity, summary) and exit.")
+@click.option("-f", "--format", "fmt", type=click.Choice(sorted(render.CHECK_FORMATS)), default="table", show_default=True, help="Output format.")
+def check(models, strict, method_check, selected, ignored, deny_ops, allow_ops, list_rules, fmt):
+    """Find every reason TF Serving or a client would fail on a model, in one run.
+
+    MODEL is a SavedModel directory or file, or a model base path (every
+    version is checked). Findings go to stdout, a one-line summary to stderr.
+    Exit 0 when clean (warnings allowed), 1 on errors (or warnings with
+    --strict), 3 when a model cannot be read. Never imports TensorFlow.
+
+    \b
+    Examples:
+      sigtool check --strict models/half_plus_two
+      sigtool check --method-check --ignore SHAPE001 -f json models/*
+    """
+    from sigtool import checks
+
+    if list_rules:
+        emit(render.rules_table(checks.RULES[r] for r in sorted(checks.RULES)))
+        return
+    if not models:
+        raise UsageError("give at least one MODEL (or --list-rules)")
+    unknown = sorted((set(selected) | set(ignored)) - set(checks.RULES))
+    if unknown:
+        raise UsageError(f"unknown rule id(s) {', '.join(unknown)}; see sigtool check --list-rules")
+    options = checks.CheckOptions(method_check, frozenset(deny_ops), frozenset(allow_ops))
+    reports, unreadable = [], []
+    for model in models:
+        for version in loader.model_versions(model) or [None]:
+            try:
+                info = loader.load(model, version=version, graph=True)
+            except SigtoolError as e:
+                unreadable.append(e)
+                continue
+            findings = tuple(checks.run_checks(info, options, set(selected), set(ignored)))
+            reports.append(checks.Report(model, info.source, info.version, findings, checks.failed(findings, strict=strict)))
+    if reports:
+        emit(render.CHECK_FORMATS[fmt](reports, strict))
+        click.echo(render.summary_line(reports, strict), err=True)
+    for error in unreadable:
+        error.show()
+    if unreadable:
+        sys.exit(unreadable[0].exit_code)
+    if any(r.failed for r in reports):
+        sys.exit(ExitCode.CHECK_FAILED)
 
 
 def main() -> None:

@@ -55,22 +55,30 @@ def _meta_graph_header(info: SavedModelInfo, mg: MetaGraph) -> Text:
     kind = "legacy SessionBundle" if info.legacy else "TF2 object graph" if mg.has_object_graph else "TF1 graph"
     text = Text()
     text.append("MetaGraph ", style="bold")
-    text.append(tags, style="bold cyan")
+    text.append(tags, style="bold cyan")  # Text.append never parses markup
     text.append(f"  ({written}, {kind})")
     return text
 
 
 def _signature_table(sig: Signature) -> Group:
     method = sig.method_name or "(no method name)"
-    title = Text.assemble((sig.key, "bold green"), "  ", (method, "dim"))
-    table = Table("", "key", "dtype", "shape", "tensor", box=None, pad_edge=False, header_style="dim")
+    title = Text.assemble((sig.key, "bold green"), "  ", (method, "dim"))  # Text: keys are never markup
+    table = _table("", "key", "dtype", "shape", "tensor")
     for io, specs in (("in", sig.inputs), ("out", sig.outputs)):
         if not specs:
             table.add_row(io, Text("(none)", style="dim"), "", "", "")
         for t in specs:
             for key, spec in _rows(t):
-                table.add_row(io, key, spec.dtype, shape_text(spec), tensor_text(spec))
+                table.add_row(*map(Text, (io, key, spec.dtype, shape_text(spec), tensor_text(spec))))
     return Group(title, table)
+
+
+def _table(*columns: str) -> Table:
+    """A borderless table whose cells wrap long names onto more lines rather than cutting them."""
+    table = Table(box=None, pad_edge=False, header_style="dim")
+    for name in columns:
+        table.add_column(name, overflow="fold")
+    return table
 
 
 def _rows(t: TensorSpec):
@@ -105,15 +113,15 @@ def tensor_text(t: TensorSpec) -> str:
 
 
 def _functions_table(mg: MetaGraph) -> Table:
-    table = Table("function", "concrete signature", box=None, pad_edge=False, header_style="dim")
+    table = _table("function", "concrete signature")
     for fn in mg.functions or ():
         if not fn.concrete_functions:
-            table.add_row(fn.name, Text("(not traced)", style="dim"))
+            table.add_row(Text(fn.name), Text("(not traced)", style="dim"))
         for cf in fn.concrete_functions:
             args = [smcli.py_repr(a) for a in cf.args]
             if cf.kwargs is not None and cf.kwargs.items:
                 args += [f"{k}={smcli.py_repr(v)}" for k, v in zip(cf.kwargs.keys, cf.kwargs.items)]
-            table.add_row(fn.name, "(" + ", ".join(args) + ")")
+            table.add_row(Text(fn.name), Text("(" + ", ".join(args) + ")"))
     return table
 
 
@@ -142,3 +150,53 @@ def show_smcli(info: SavedModelInfo, view: ShowView) -> str:
 
 
 FORMATS = {"table": show_table, "json": show_json, "smcli": show_smcli}
+
+
+# --- check ----------------------------------------------------------------------------------
+
+JSON_CHECK_SCHEMA = "sigtool.check/1"
+_SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "dim"}
+
+
+def findings_table(reports, strict: bool) -> Group:
+    parts: list = []
+    for report in reports:
+        label = report.path + (f" (version {report.version})" if report.version else "")
+        parts.append(Text(label, style="bold"))
+        if not report.findings:
+            parts += [Text("  no findings", style="green"), Text("")]
+            continue
+        table = _table("rule", "severity", "where", "message")
+        for f in report.findings:
+            severity = f.severity.value
+            table.add_row(Text(f.rule), Text(severity, style=_SEVERITY_STYLE[severity]), Text(f.where or "-"), Text(f.message))
+        parts += [Padding(table, (0, 0, 0, 2)), Text("")]
+    return Group(*parts[:-1])
+
+
+def findings_json(reports, strict: bool) -> str:
+    plain = {"schema": JSON_CHECK_SCHEMA, "strict": strict, "models": [dataclasses.asdict(r) for r in reports]}
+    return json.dumps(plain, indent=2, sort_keys=True, ensure_ascii=False, default=lambda o: o.value) + "\n"
+
+
+def rules_table(rules) -> Table:
+    table = _table("rule", "severity", "summary")
+    for r in rules:
+        table.add_row(Text(r.id), Text(r.severity.value, style=_SEVERITY_STYLE[r.severity.value]), Text(r.summary))
+    return table
+
+
+def summary_line(reports, strict: bool) -> str:
+    """One line for stderr, e.g. '2 errors, 1 warning, 3 notes: FAILED'."""
+
+    def count(severity: str, word: str) -> str:
+        n = sum(f.severity.value == severity for r in reports for f in r.findings)
+        return f"{n} {word}{'s' * (n != 1)}"
+
+    words = [count("error", "error"), count("warning", "warning"), count("info", "note")]
+    verdict = "FAILED" if any(r.failed for r in reports) else "PASSED"
+    models = f" in {len(reports)} models" if len(reports) > 1 else ""
+    return ", ".join(words) + models + f": {verdict}" + (" (--strict: warnings fail)" if strict else "")
+
+
+CHECK_FORMATS = {"table": findings_table, "json": findings_json}

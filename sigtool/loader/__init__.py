@@ -11,10 +11,10 @@ from __future__ import annotations
 from sigtool.errors import LoadError
 from sigtool.loader import convert, files, legacy, read
 from sigtool.loader import graph as graph_reader
-from sigtool.loader.paths import locate
+from sigtool.loader.paths import locate, model_versions
 from sigtool.model import MetaGraph, SavedModelInfo
 
-__all__ = ["load", "locate"]
+__all__ = ["load", "locate", "model_versions"]
 
 
 def load(

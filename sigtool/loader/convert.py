@@ -30,7 +30,7 @@ def meta_graph(raw, functions: bool) -> MetaGraph:
         ops=raw.ops,
         functions=functions_.from_object_graph(proto.object_graph_def) if functions and raw.has_object_graph else None,
         graph=raw.graph,
-        collection_keys=tuple(sorted(proto.collection_def)),
+        collection_keys=tuple(sorted(proto.collection_def)) if raw.graph is not None else None,
         has_saver=proto.HasField("saver_def"),
     )
 

@@ -31,6 +31,7 @@ def meta_graph(proto, ops: tuple[str, ...] | None) -> MetaGraph:
         tensorflow_git_version=info.tensorflow_git_version,
         stripped_default_attrs=info.stripped_default_attrs,
         ops=ops,
+        has_saver=proto.HasField("saver_def"),
     )
 
 

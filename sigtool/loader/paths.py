@@ -86,6 +86,15 @@ def _locate_in_dir(p: Path, path: str) -> Located | None:
     return None
 
 
+def model_versions(path: str) -> list[str]:
+    """The version directories of a model base path, lowest first; [] for anything else."""
+    p = Path(path)
+    if not p.is_dir() or _locate_in_dir(p, path) is not None:
+        return []
+    versions = _version_dirs(p)
+    return [versions[v] for v in sorted(versions)]
+
+
 def _version_dirs(p: Path) -> dict[int, str]:
     """Children whose names TF Serving parses as version numbers, keyed by number."""
     versions: dict[int, str] = {}

@@ -105,6 +105,13 @@ def _top_level(buf, display: str) -> tuple[int, list[tuple[int, int]], list[int]
                 schema = f.varint
             elif f.number == _SM_META_GRAPHS and f.wire_type == wire.LEN:
                 ranges.append((f.value_start, f.end))
+            elif f.number in (_SM_SCHEMA_VERSION, _SM_META_GRAPHS):
+                raise LoadError(
+                    f"{display} is not a valid SavedModel: field {f.number} "
+                    f"({'saved_model_schema_version' if f.number == 1 else 'meta_graphs'}) has the wrong wire type "
+                    f"{f.wire_type} at byte {f.start}"
+                    + ("; is it a GraphDef or another protobuf saved under this name?" if not ranges else "")
+                )
             else:
                 unknown.append(f.number)
     except wire.WireError as e:

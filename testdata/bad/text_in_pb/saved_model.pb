@@ -1,0 +1,1 @@
+../../minimal/saved_model.pb
