@@ -6,7 +6,6 @@ import sys
 from dataclasses import replace
 
 import click
-from rich.console import Console
 
 from sigtool import __version__, loader, render
 from sigtool.errors import ExitCode, SigtoolError, UsageError
@@ -26,15 +25,19 @@ EXIT_CODES = "\n".join(
 )
 
 
-def _versions() -> str:
+def _print_version(ctx, _param, value) -> None:
+    """--version, with the versions of the libraries it runs on (looked up only when asked)."""
+    if not value or ctx.resilient_parsing:
+        return
     from importlib.metadata import version
 
     deps = ", ".join(f"{name} {version(name)}" for name in ("click", "rich", "protobuf"))
-    return f"%(prog)s {__version__} ({deps})"
+    click.echo(f"sigtool {__version__} ({deps})")
+    ctx.exit()
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]}, epilog=EXIT_CODES)
-@click.version_option(__version__, "-V", "--version", message=_versions())
+@click.option("-V", "--version", is_flag=True, expose_value=False, is_eager=True, callback=_print_version, help="Show the version and exit.")
 def cli():
     """Inspect TensorFlow SavedModels: signatures, Serving readiness, sample runs.
 
@@ -76,7 +79,9 @@ def select(info: SavedModelInfo, tag_set: str | None, signature: str | None) -> 
 # --- output ---------------------------------------------------------------------------
 
 
-def stdout_console() -> Console:
+def stdout_console():
+    from rich.console import Console  # only the table formats need rich
+
     console = Console(highlight=False)
     if not console.is_terminal:
         # Piped or captured: never wrap or cut names to a guessed terminal width.

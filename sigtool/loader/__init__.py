@@ -9,8 +9,7 @@
 from __future__ import annotations
 
 from sigtool.errors import LoadError
-from sigtool.loader import convert, files, legacy, read
-from sigtool.loader import graph as graph_reader
+from sigtool.loader import convert, legacy, read
 from sigtool.loader.paths import locate, model_versions
 from sigtool.model import MetaGraph, SavedModelInfo
 
@@ -39,12 +38,20 @@ def load(
         meta_graphs=meta_graphs,
         version=located.version,
         other_versions=located.other_versions,
-        files=files.read(located) if graph else None,
+        files=_files(located) if graph else None,
         notes=located.notes,
     )
 
 
+def _files(located):
+    from sigtool.loader import files  # check only: keeps show's start-up small
+
+    return files.read(located)
+
+
 def _meta_graphs(located, ops: bool, functions: bool, graph: bool) -> tuple[tuple[MetaGraph, ...], int]:
+    from sigtool.loader import graph as graph_reader
+
     if located.format == "session_bundle":
         proto = read.read_meta_graph_def(located)
         mg = legacy.meta_graph(proto, read.ops_of_message(proto) if ops else None)

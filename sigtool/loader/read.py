@@ -20,7 +20,6 @@ from google.protobuf import text_format
 
 from sigtool._proto import saved_model_pb2
 from sigtool.errors import LoadError
-from sigtool.loader import graph as graph_reader
 from sigtool.loader import wire
 from sigtool.loader.paths import PB, Located
 from sigtool.model import Graph
@@ -89,6 +88,8 @@ def read_pb(located: Located, *, ops: bool, functions: bool, graph: bool) -> tup
                 if ops:
                     raw = replace(raw, ops=_ops_of_graph(buf, graph_range))
                 if graph:
+                    from sigtool.loader import graph as graph_reader  # check only
+
                     raw = replace(raw, graph=graph_reader.from_wire(buf, *graph_range) if graph_range else Graph((), ()))
             except (wire.WireError, pb_message.DecodeError) as e:
                 detail = f" ({e})" if isinstance(e, wire.WireError) else ""

@@ -1,0 +1,50 @@
+"""Format notes: facts about how the model was written, worth knowing before serving it."""
+
+from __future__ import annotations
+
+from sigtool.checks.rules import Severity, rule, tags_of
+
+
+@rule("FMT001", Severity.INFO)
+def writer_version(info, options):
+    """Which TensorFlow version wrote each MetaGraph.
+
+    Serving must be at least as new as the TF that wrote the model for every
+    op it uses.
+    """
+    for mg in info.meta_graphs:
+        version = mg.tensorflow_version or "not recorded"
+        yield tags_of(mg), f"written by TensorFlow {version}" + (" (legacy SessionBundle)" if info.legacy else "")
+
+
+@rule("FMT002", Severity.INFO)
+def stripped_default_attrs(info, options):
+    """Default-valued attributes were stripped from the graph.
+
+    Fine for a TF at least as new as the writer; an older TF may not know
+    the defaults and reject the nodes.
+    """
+    for mg in info.meta_graphs:
+        if mg.stripped_default_attrs:
+            yield tags_of(mg), "default attrs stripped: load it with TensorFlow >= the version that wrote it"
+
+
+@rule("FMT003", Severity.WARNING)
+def schema_version_one(info, options):
+    """saved_model_schema_version is 1, the only version TensorFlow writes.
+
+    Another value means the file was written by something else or edited.
+    """
+    if not info.legacy and info.schema_version != 1:
+        yield info.source, f"saved_model_schema_version is {info.schema_version}, not 1"
+
+
+@rule("FMT004", Severity.INFO)
+def binary_format(info, options):
+    """The model is binary saved_model.pb rather than text saved_model.pbtxt.
+
+    Serving and TF read .pbtxt too, but it is larger and slower to parse, and
+    binary is what tf.saved_model.save writes.
+    """
+    if info.format == "saved_model_pbtxt":
+        yield info.source, "text format (saved_model.pbtxt): larger and slower to load than saved_model.pb"

@@ -1,0 +1,171 @@
+"""Serving readiness: what TF Serving needs to load the model at all, and its warmup replay."""
+
+from __future__ import annotations
+
+import os
+import re
+
+from sigtool.checks.rules import Severity, rule, tags_of, where
+from sigtool.model import DEFAULT_SIGNATURE, SERVE_TAG
+
+# Ops that create variables; a graph holding one needs a checkpoint in variables/.
+_VARIABLE_OPS = {"VariableV2", "Variable", "VarHandleOp", "AutoReloadVariable", "_VarHandlesOp"}
+_SHARD = re.compile(r"variables\.data-(\d+)-of-(\d+)$")
+
+
+def serve_meta_graph(info):
+    """The MetaGraph Serving loads by default: tags exactly {serve}."""
+    return next((mg for mg in info.meta_graphs if set(mg.tags) == {SERVE_TAG}), None)
+
+
+@rule("SERVE001", Severity.ERROR)
+def serve_tag_set_present(info, options):
+    """A MetaGraph is tagged exactly "serve", the tag-set Serving loads by default.
+
+    Serving matches tag-sets exactly (--saved_model_tags=serve): a MetaGraph
+    tagged {serve, gpu} is not found unless the server is started with those
+    tags.
+    """
+    if info.legacy or serve_meta_graph(info) is not None:
+        return
+    tag_sets = sorted({",".join(mg.tag_set) for mg in info.meta_graphs})
+    hint = f"; start Serving with --saved_model_tags={tag_sets[0]}" if len(tag_sets) == 1 else ""
+    yield "", f"no MetaGraph is tagged exactly 'serve' (tag-sets: {'; '.join(tag_sets) or 'none'}){hint}"
+
+
+@rule("SERVE002", Severity.WARNING)
+def serving_default_present(info, options):
+    """The serve MetaGraph has a "serving_default" signature.
+
+    Requests without a signature name use serving_default, and Serving has no
+    fallback to "the only signature": clients must then always name one.
+    """
+    mg = serve_meta_graph(info)
+    if mg is None or any(s.key == DEFAULT_SIGNATURE for s in mg.signatures):
+        return
+    keys = ", ".join(s.key for s in mg.signatures if not s.internal) or "none"
+    yield tags_of(mg), f"no serving_default signature (signatures: {keys}); requests must then name one"
+
+
+@rule("SERVE003", Severity.ERROR)
+def variables_complete(info, options):
+    """variables/ holds the index and every data shard when the graph has variables.
+
+    Serving restores variables from variables/variables.index and
+    variables.data-NNNNN-of-MMMMM; a missing file fails the model load.
+    """
+    if info.legacy or info.files is None:
+        return
+    if not any(n.op in _VARIABLE_OPS for mg in info.meta_graphs if mg.graph for n in _all_nodes(mg.graph)):
+        return
+    names = info.files.variables
+    if names is None:
+        yield "variables/", "the graph has variables but there is no variables/ directory; copy the whole export"
+        return
+    if "variables.index" not in names:
+        yield "variables/variables.index", "missing; the checkpoint cannot be restored without its index"
+    shards = [m for m in map(_SHARD.match, names) if m]
+    if not shards:
+        yield "variables/", "no variables.data-*-of-* shard; the checkpoint holds no values"
+        return
+    total = int(shards[0].group(2))
+    present = {int(m.group(1)) for m in shards}
+    for i in range(total):
+        if i not in present:
+            yield f"variables/variables.data-{i:05d}-of-{total:05d}", "missing data shard"
+
+
+def _all_nodes(graph):
+    yield from graph.nodes
+    for fn in graph.functions:
+        yield from fn.nodes
+
+
+@rule("SERVE004", Severity.ERROR)
+def assets_present(info, options):
+    """Every asset the MetaGraph names (asset_file_def) exists under assets/.
+
+    TF feeds each asset's path into the graph at load time (vocabularies,
+    lookup tables). A missing file fails the load; a path that leaves the model
+    directory is reported and never opened.
+    """
+    if info.files is None:
+        return
+    available = set(info.files.assets)
+    for mg in info.meta_graphs:
+        for asset in mg.asset_files:
+            path = os.path.normpath(asset.filename)
+            if os.path.isabs(asset.filename) or path.startswith(".."):
+                yield where(tags_of(mg), "assets", asset.filename), "asset path points outside the model directory; not opened"
+            elif path not in available:
+                yield where(tags_of(mg), "assets", asset.filename), f"assets/{asset.filename} is missing (fed to {asset.tensor_name})"
+
+
+@rule("SERVE005", Severity.INFO)
+def in_version_directory(info, options):
+    """The model sits in a numbered version directory, as Serving's model base path needs.
+
+    Serving loads MODEL_BASE_PATH/<version>/ and silently skips children whose
+    names are not numbers.
+    """
+    if info.version is not None:
+        return
+    directory = os.path.basename(os.path.dirname(os.path.normpath(info.source)))
+    if not re.fullmatch(r"\s*[+-]?\d+\s*", directory):
+        yield "", (
+            "the model is not in a numbered version directory; Serving needs BASE/<version>/ "
+            "(e.g. move it to BASE/1/ and serve --model_base_path=BASE)"
+        )
+
+
+@rule("SERVE006", Severity.ERROR)
+def warmup_requests_valid(info, options):
+    """assets.extra/tf_serving_warmup_requests is well formed and its requests fit the model.
+
+    Serving replays these requests while loading; a malformed file, more than
+    1000 records, an unsupported log type, or a request naming a missing
+    signature or input fails the model load.
+    """
+    warmup = info.files.warmup if info.files else None
+    if warmup is None:
+        return
+    if warmup.error:
+        yield warmup.path, f"{warmup.error}; Serving fails the load (it must be a TFRecord of PredictionLog)"
+    if warmup.more_than_limit:
+        yield warmup.path, "more than 1000 records; Serving fails the load after the 1001st"
+    mg = serve_meta_graph(info) or (info.meta_graphs[0] if info.meta_graphs else None)
+    if mg is None:
+        return
+    signatures = {s.key: s for s in mg.signatures}
+    for record in warmup.records:
+        place = f"{warmup.path}#{record.index + 1}"
+        if record.log_type in ("session_run_log", "predict_streamed_log"):
+            yield place, f"log type {record.log_type} is not supported for warmup by Serving's classic runtime"
+            continue
+        if not record.log_type:
+            continue
+        name = record.signature_name or DEFAULT_SIGNATURE
+        sig = signatures.get(name)
+        if sig is None:
+            yield place, f"requests signature {name!r}, which the model does not have"
+            continue
+        if record.log_type == "predict_log":
+            expected = {t.key for t in sig.inputs}
+            unknown = sorted(set(record.input_keys) - expected)
+            missing = sorted(expected - set(record.input_keys))
+            if unknown or missing:
+                yield place, f"inputs do not match {name}: unknown {unknown}, missing {missing}"
+
+
+@rule("SERVE007", Severity.ERROR)
+def not_legacy_bundle(info, options):
+    """The model is a SavedModel, not a legacy SessionBundle export.
+
+    Current Serving answers "Session Bundle is deprecated and removed." for a
+    directory holding export.meta, before it even looks for saved_model.pb.
+    """
+    if info.legacy:
+        yield info.source, (
+            "legacy SessionBundle export: current Serving refuses it; load it with TF 1.x and re-export with "
+            "tf.compat.v1.saved_model.Builder (or convert with TF <= 1.15's bundle shim), then drop export.meta"
+        )
