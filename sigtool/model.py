@@ -193,7 +193,7 @@ class MetaGraph:
     ops: tuple[str, ...] | None = None  # sorted; None when not read
     functions: tuple[Function, ...] | None = None  # sorted; None when not read or TF1
     graph: Graph | None = None  # nodes and function library; None when not read
-    collection_keys: tuple[str, ...] | None = None  # sorted; None when not read
+    collection_keys: tuple[str, ...] = ()  # sorted
     has_saver: bool = False
 
     @property

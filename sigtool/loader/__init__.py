@@ -2,14 +2,17 @@
 
     paths    what the user typed -> the one file to read
     wire     walking the protobuf wire format without decoding
-    read     files -> protobuf messages, decoding only what a command needs
-    convert  messages -> sigtool.model dataclasses (functions, legacy: the special parts)
+    read     files -> MetaGraphs, decoding only what a command needs (the fast path)
+    decode   the MetaGraphDef parts show needs, straight from the wire (no protobuf import)
+    graph    nodes and function library, for check (protobuf for small nodes)
+    files    variables/, assets/, warmup requests beside the model, for check
+    legacy   SessionBundle exports (export.meta) and their signature conversion
 """
 
 from __future__ import annotations
 
 from sigtool.errors import LoadError
-from sigtool.loader import convert, legacy, read
+from sigtool.loader import read
 from sigtool.loader.paths import locate, model_versions
 from sigtool.model import MetaGraph, SavedModelInfo
 
@@ -50,25 +53,10 @@ def _files(located):
 
 
 def _meta_graphs(located, ops: bool, functions: bool, graph: bool) -> tuple[tuple[MetaGraph, ...], int]:
-    from sigtool.loader import graph as graph_reader
-
     if located.format == "session_bundle":
-        proto = read.read_meta_graph_def(located)
-        mg = legacy.meta_graph(proto, read.ops_of_message(proto) if ops else None)
-        if graph:
-            mg = convert.with_graph(mg, proto, graph_reader.from_message(proto.graph_def))
-        return (mg,), 0
-    if located.format == "saved_model_pbtxt":
-        schema, protos = read.read_pbtxt(located)
-        raws = [
-            read.RawMetaGraph(
-                mg,
-                mg.HasField("object_graph_def"),
-                read.ops_of_message(mg) if ops else None,
-                graph_reader.from_message(mg.graph_def) if graph else None,
-            )
-            for mg in protos
-        ]
-    else:
-        schema, raws = read.read_pb(located, ops=ops, functions=functions, graph=graph)
-    return tuple(convert.meta_graph(raw, functions) for raw in raws), schema
+        from sigtool.loader import legacy  # rare, and needs protobuf
+
+        return (legacy.read(located, ops=ops, graph=graph),), 0
+    reader = read.read_pbtxt if located.format == "saved_model_pbtxt" else read.read_pb
+    schema, meta_graphs = reader(located, ops=ops, functions=functions, graph=graph)
+    return meta_graphs, schema

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from sigtool._proto import attr_value_pb2, node_def_pb2, op_def_pb2
 from sigtool.loader import wire
-from sigtool.loader.enums import dtype_name, shape_of
+from sigtool.loader.dtypes import dtype_name
 from sigtool.model import Arg, Attr, FunctionGraph, Graph, Node
 
 LARGE = 1 << 20
@@ -83,6 +83,10 @@ def _scalar(field: str, v):
     if field == "tensor":
         return dtype_name(v.dtype)
     return v
+
+
+def shape_of(proto) -> tuple[int, ...] | None:
+    return None if proto.unknown_rank else tuple(d.size for d in proto.dim)
 
 
 def _arg(a) -> Arg:

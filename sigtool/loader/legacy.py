@@ -11,28 +11,31 @@ shape.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from google.protobuf import message as pb_message
 
-from sigtool._proto import graph_pb2, manifest_pb2
-from sigtool.loader.enums import dtype_name
+from sigtool._proto import graph_pb2, manifest_pb2, meta_graph_pb2
+from sigtool.errors import LoadError
+from sigtool.loader import wire
+from sigtool.loader.dtypes import dtype_name
+from sigtool.loader.read import mapped, read_bytes
 from sigtool.model import CLASSIFY, DEFAULT_SIGNATURE, PREDICT, REGRESS, MetaGraph, Signature, TensorSpec, signature_order
 
 FROM_NAMED = "serving_default_from_named"
 
 
-def meta_graph(proto, ops: tuple[str, ...] | None) -> MetaGraph:
-    dtypes = _dtypes_by_node(proto)
-    signatures = convert(_manifest(proto), dtypes)
-    info = proto.meta_info_def
-    return MetaGraph(
-        tags=tuple(info.tags),
-        signatures=tuple(sorted(signatures, key=lambda s: signature_order(s.key))),
-        tensorflow_version=info.tensorflow_version,
-        tensorflow_git_version=info.tensorflow_git_version,
-        stripped_default_attrs=info.stripped_default_attrs,
-        ops=ops,
-        has_saver=proto.HasField("saver_def"),
-    )
+def read(located, *, ops: bool, graph: bool) -> MetaGraph:
+    """An export.meta: its MetaGraphDef read like a SavedModel's, with signatures from its manifest."""
+    with mapped(located) as buf:
+        data = bytes(buf)
+    _, (mg,) = read_bytes(wire.length_delimited(2, data), located.display, ops=ops, functions=False, graph=graph)
+    try:
+        proto = meta_graph_pb2.MetaGraphDef.FromString(data)
+    except pb_message.DecodeError:
+        raise LoadError(f"{located.display} is not a valid MetaGraphDef; the export is corrupt") from None
+    signatures = convert(_manifest(proto), _dtypes_by_node(proto))
+    return replace(mg, signatures=tuple(sorted(signatures, key=lambda s: signature_order(s.key))))
 
 
 def convert(manifest, dtypes: dict[str, str]) -> list[Signature]:

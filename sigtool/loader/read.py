@@ -13,19 +13,13 @@ import mmap
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
-from google.protobuf import message as pb_message
-from google.protobuf import text_format
-
-from sigtool._proto import saved_model_pb2
 from sigtool.errors import LoadError
-from sigtool.loader import wire
+from sigtool.loader import decode, wire
 from sigtool.loader.paths import PB, Located
-from sigtool.model import Graph
+from sigtool.model import Graph, MetaGraph
 
-# MetaGraphDef field numbers the fast path looks at.
-_MG_GRAPH_DEF, _MG_COLLECTION_DEF, _MG_OBJECT_GRAPH = 2, 4, 7
 # SavedModel field numbers.
 _SM_SCHEMA_VERSION, _SM_META_GRAPHS = 1, 2
 
@@ -60,42 +54,61 @@ def _open_error(display: str, e: OSError) -> str:
     return f"cannot read {display}: {e.strerror}"
 
 
-@dataclass(frozen=True)
-class RawMetaGraph:
-    proto: object  # MetaGraphDef without graph_def (and object graph / collections unless asked)
-    has_object_graph: bool
-    ops: tuple[str, ...] | None = None
-    graph: Graph | None = None
-
-
-def read_pb(located: Located, *, ops: bool, functions: bool, graph: bool) -> tuple[int, list[RawMetaGraph]]:
-    """The schema version and each MetaGraph, decoding only what is asked for.
-
-    ops: the op names the graph uses; functions: keep the object graph;
-    graph: nodes and function library (and collections) for `check`.
-    """
+def read_pb(located: Located, *, ops: bool, functions: bool, graph: bool) -> tuple[int, tuple[MetaGraph, ...]]:
+    """A binary saved_model.pb, through the fast path."""
     with mapped(located) as buf:
-        schema, ranges, unknown = _top_level(buf, located.display)
-        if not ranges:
-            raise LoadError(_no_meta_graph(located.display, len(buf), unknown))
-        meta_graphs = []
-        for index, (start, end) in enumerate(ranges):
-            keep = {_MG_OBJECT_GRAPH} if functions else set()
-            keep |= {_MG_COLLECTION_DEF} if graph else set()
-            proto, graph_range, has_object_graph = _slim_meta_graph(buf, start, end, located.display, index, keep)
-            raw = RawMetaGraph(proto, has_object_graph)
-            try:
-                if ops:
-                    raw = replace(raw, ops=_ops_of_graph(buf, graph_range))
-                if graph:
-                    from sigtool.loader import graph as graph_reader  # check only
+        return read_bytes(buf, located.display, ops=ops, functions=functions, graph=graph)
 
-                    raw = replace(raw, graph=graph_reader.from_wire(buf, *graph_range) if graph_range else Graph((), ()))
-            except (wire.WireError, pb_message.DecodeError) as e:
-                detail = f" ({e})" if isinstance(e, wire.WireError) else ""
-                raise LoadError(f"{located.display} is not a valid SavedModel: the graph of MetaGraph #{index + 1} is corrupt{detail}") from None
-            meta_graphs.append(raw)
-    return schema, meta_graphs
+
+def read_bytes(buf, display: str, *, ops: bool, functions: bool, graph: bool) -> tuple[int, tuple[MetaGraph, ...]]:
+    """The schema version and each MetaGraph of a serialized SavedModel, decoding only what is asked for.
+
+    ops: the op names the graph uses (node headers only); functions: TF2
+    function signatures from the object graph; graph: nodes and function
+    library, for `check`.
+    """
+    schema, ranges, unknown = _top_level(buf, display)
+    if not ranges:
+        raise LoadError(_no_meta_graph(display, len(buf), unknown))
+    meta_graphs = []
+    for index, (start, end) in enumerate(ranges):
+        where = f"{display} is not a valid SavedModel: MetaGraph #{index + 1}"
+        try:
+            parts = decode.meta_graph(buf, start, end)
+            mg = MetaGraph(
+                tags=tuple(parts.tags),
+                signatures=parts.signatures,
+                tensorflow_version=parts.tensorflow_version,
+                tensorflow_git_version=parts.tensorflow_git_version,
+                stripped_default_attrs=parts.stripped_default_attrs,
+                has_object_graph=bool(parts.object_graph),
+                asset_files=parts.asset_files,
+                ops=_ops_of_graph(buf, parts.graph) if ops else None,
+                functions=decode.functions(buf, parts.object_graph) if functions and parts.object_graph else None,
+                collection_keys=parts.collection_keys,
+                has_saver=parts.has_saver,
+            )
+        except decode.TooDeep:
+            raise LoadError(f"{where} nests messages deeper than protobuf's limit of 100, which TensorFlow also rejects") from None
+        except wire.WireError as e:
+            raise LoadError(f"{where} is corrupt ({e})") from None
+        if graph:
+            mg = replace(mg, graph=_graph(buf, parts.graph, where))
+        meta_graphs.append(mg)
+    return schema, tuple(meta_graphs)
+
+
+def _graph(buf, ranges, where: str) -> Graph:
+    from google.protobuf import message as pb_message
+
+    from sigtool.loader import graph as graph_reader  # check only: imports protobuf
+
+    try:
+        parts = [graph_reader.from_wire(buf, start, end) for start, end in ranges]
+    except (wire.WireError, pb_message.DecodeError) as e:
+        detail = f" ({e})" if isinstance(e, wire.WireError) else ""
+        raise LoadError(f"{where}: its graph is corrupt{detail}") from None
+    return Graph(tuple(n for g in parts for n in g.nodes), tuple(f for g in parts for f in g.functions))
 
 
 def _top_level(buf, display: str) -> tuple[int, list[tuple[int, int]], list[int]]:
@@ -145,37 +158,12 @@ def _size(n: int) -> str:
     return f"{n} byte" + ("" if n == 1 else "s")
 
 
-def _slim_meta_graph(buf, start: int, end: int, display: str, index: int, keep: set[int]):
-    """Decode one MetaGraphDef without its graph (and object graph unless asked).
+def read_pbtxt(located: Located, *, ops: bool, functions: bool, graph: bool) -> tuple[int, tuple[MetaGraph, ...]]:
+    """A text saved_model.pbtxt: parsed by protobuf, then read like a binary file."""
+    from google.protobuf import text_format
 
-    The kept fields are re-wrapped in a one-MetaGraph SavedModel, so protobuf
-    applies the same nesting-depth limit as when TensorFlow parses the file.
-    """
-    kept = bytearray()
-    graph: tuple[int, int] | None = None
-    has_object_graph = False
-    skip = {_MG_GRAPH_DEF, _MG_COLLECTION_DEF, _MG_OBJECT_GRAPH} - keep
-    try:
-        for f in wire.iter_fields(buf, start, end):
-            if f.number == _MG_GRAPH_DEF and f.wire_type == wire.LEN:
-                graph = (f.value_start, f.end)
-            has_object_graph |= f.number == _MG_OBJECT_GRAPH and f.wire_type == wire.LEN
-            if f.number not in skip:
-                kept += buf[f.start : f.end]
-    except wire.WireError as e:
-        raise LoadError(f"{display} is not a valid SavedModel: MetaGraph #{index + 1}: {e}; the file is corrupt") from None
-    wrapped = wire.length_delimited(_SM_META_GRAPHS, bytes(kept))
-    try:
-        proto = saved_model_pb2.SavedModel.FromString(wrapped).meta_graphs[0]
-    except pb_message.DecodeError:
-        raise LoadError(
-            f"{display} is not a valid SavedModel: MetaGraph #{index + 1} does not decode (corrupt bytes, "
-            "or messages nested deeper than protobuf's limit of 100, which TensorFlow also rejects)"
-        ) from None
-    return proto, graph, has_object_graph
+    from sigtool._proto import saved_model_pb2
 
-
-def read_pbtxt(located: Located) -> tuple[int, list]:
     with mapped(located) as buf:
         raw = bytes(buf)
     try:
@@ -194,7 +182,7 @@ def read_pbtxt(located: Located) -> tuple[int, list]:
         raise LoadError(f"{located.display}: messages nested too deeply") from None
     if not model.meta_graphs:
         raise LoadError(f"{located.display} holds no MetaGraph; re-export the model")
-    return model.saved_model_schema_version, list(model.meta_graphs)
+    return read_bytes(model.SerializeToString(), located.display, ops=ops, functions=functions, graph=graph)
 
 
 # --- ops used by a graph --------------------------------------------------------------
@@ -202,17 +190,15 @@ def read_pbtxt(located: Located) -> tuple[int, list]:
 _CALL_OPS = ("PartitionedCall", "StatefulPartitionedCall")
 
 
-def _ops_of_graph(buf, graph: tuple[int, int] | None) -> tuple[str, ...]:
+def _ops_of_graph(buf, graph_ranges) -> tuple[str, ...]:
     """Ops used by a serialized GraphDef, as TF's ops_used_by_graph_def computes them.
 
     Only node headers (op, and the called function of *PartitionedCall nodes) are
     decoded; attribute values such as constant tensors are skipped.
     """
-    if graph is None:
-        return ()
     nodes: list[tuple[str, str]] = []  # (op, called function)
     functions: dict[str, list[tuple[str, str]]] = {}
-    for f in wire.iter_fields(buf, *graph):
+    for f in (f for start, end in graph_ranges for f in wire.iter_fields(buf, start, end)):
         if f.number == 1 and f.wire_type == wire.LEN:  # GraphDef.node
             nodes.append(_node_header(buf, f.value_start, f.end))
         elif f.number == 2 and f.wire_type == wire.LEN:  # GraphDef.library
@@ -221,20 +207,6 @@ def _ops_of_graph(buf, graph: tuple[int, int] | None) -> tuple[str, ...]:
                     name, body = _function_def(buf, fn.value_start, fn.end)
                     functions.setdefault(name, body)
     return _used_ops(nodes, functions)
-
-
-def ops_of_message(meta_graph) -> tuple[str, ...]:
-    """The same op list for an already-decoded MetaGraphDef (text format)."""
-
-    def header(node):
-        called = node.attr["f"].func.name if node.op in _CALL_OPS and "f" in node.attr else ""
-        return node.op, called
-
-    graph = meta_graph.graph_def
-    functions: dict[str, list[tuple[str, str]]] = {}
-    for fn in graph.library.function:
-        functions.setdefault(fn.signature.name, [header(n) for n in fn.node_def])
-    return _used_ops([header(n) for n in graph.node], functions)
 
 
 def _used_ops(nodes, functions) -> tuple[str, ...]:
@@ -289,16 +261,3 @@ def _function_def(buf, start: int, end: int) -> tuple[str, list[tuple[str, str]]
         elif f.number == 3 and f.wire_type == wire.LEN:  # FunctionDef.node_def
             body.append(_node_header(buf, f.value_start, f.end))
     return name, body
-
-
-
-
-def read_meta_graph_def(located: Located):
-    """A whole MetaGraphDef file (a legacy export.meta)."""
-    from sigtool._proto import meta_graph_pb2
-
-    with mapped(located) as buf:
-        try:
-            return meta_graph_pb2.MetaGraphDef.FromString(bytes(buf))
-        except pb_message.DecodeError:
-            raise LoadError(f"{located.display} is not a valid MetaGraphDef; the export is corrupt") from None
