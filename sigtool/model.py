@@ -110,7 +110,7 @@ class Attr:
     """
 
     kind: str
-    value: object = None  # str for type/func/str (DataType name, function name, text)
+    value: object = None  # type/func/str: a name or text; list_*: a tuple; tensor: its flat values when small, else None
     dtype: str = ""  # tensor attrs: the tensor's dtype
     size: int = 0  # tensor attrs: bytes of tensor content (not decoded)
 

@@ -51,8 +51,11 @@ def rules_table(rules):
 
 def show_json(info: SavedModelInfo, view: ShowView) -> str:
     """The documented JSON schema (README): the dataclasses as they are, keys sorted."""
-    plain = {"schema": JSON_SCHEMA, **dataclasses.asdict(info)}
+    plain = {"schema": JSON_SCHEMA, **dataclasses.asdict(dataclasses.replace(info, files=None))}
     del plain["notes"]  # diagnostics go to stderr, never into data
+    del plain["files"]  # what check reads beside the model is not part of show
+    for mg in plain["meta_graphs"]:
+        del mg["graph"]
     return json.dumps(plain, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 

@@ -63,8 +63,34 @@ def attr(value) -> Attr:
         return Attr("list_", ())
     if kind == "tensor":
         t = value.tensor
-        return Attr("tensor", dtype=dtype_name(t.dtype), size=len(t.tensor_content) or t.ByteSize())
+        return Attr("tensor", _small_tensor_values(t), dtype=dtype_name(t.dtype), size=len(t.tensor_content) or t.ByteSize())
     return Attr(_KINDS[kind], _scalar(kind, getattr(value, kind)))
+
+
+_SMALL_TENSOR = 4096
+_CONTENT_FORMATS = {"DT_FLOAT": "f", "DT_DOUBLE": "d", "DT_INT32": "i", "DT_INT64": "q", "DT_INT16": "h", "DT_INT8": "b",
+                    "DT_UINT8": "B", "DT_UINT16": "H", "DT_UINT32": "I", "DT_UINT64": "Q", "DT_BOOL": "?"}
+
+
+def _small_tensor_values(t) -> tuple | None:
+    """The flat values of a small constant (feature keys, defaults); None when large or of another dtype."""
+    if t.ByteSize() > _SMALL_TENSOR:
+        return None
+    dtype = dtype_name(t.dtype)
+    if dtype == "DT_STRING":
+        return tuple(v.decode("utf-8", "replace") for v in t.string_val)
+    fmt = _CONTENT_FORMATS.get(dtype)
+    if fmt is None:
+        return None
+    if t.tensor_content:
+        import struct
+
+        count = len(t.tensor_content) // struct.calcsize(fmt)
+        return struct.unpack(f"<{count}{fmt}", t.tensor_content[: count * struct.calcsize(fmt)])
+    for field in ("float_val", "double_val", "int_val", "int64_val", "bool_val", "uint32_val", "uint64_val"):
+        if getattr(t, field):
+            return tuple(getattr(t, field))
+    return ()
 
 
 _KINDS = {"s": "str", "i": "int", "f": "float", "b": "bool", "type": "type", "shape": "shape",
