@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
+import os
+import re
 import sys
 from dataclasses import replace
 
 import click
 
 from sigtool import __version__, loader, render
-from sigtool.errors import ExitCode, SigtoolError, UsageError
-from sigtool.model import SavedModelInfo
+from sigtool.errors import ExitCode, SigtoolError, UnsafeModel, UsageError
+from sigtool.model import DEFAULT_SIGNATURE, SERVE_TAG, SavedModelInfo
 
 EXIT_CODES = "\n".join(
     [
@@ -201,6 +204,162 @@ def check(models, strict, method_check, selected, ignored, deny_ops, allow_ops, 
         sys.exit(unreadable[0].exit_code)
     if any(r.failed for r in reports):
         sys.exit(ExitCode.CHECK_FAILED)
+
+
+def read_input_json(value: str) -> str:
+    """--input-json: inline JSON, @file.json, or - for stdin."""
+    if value == "-":
+        return sys.stdin.read()
+    if value.startswith("@"):
+        try:
+            with open(value[1:], "rb") as f:
+                return f.read(64 * 1024 * 1024 + 1).decode("utf-8", "replace")
+        except OSError as e:
+            raise UsageError(f"--input-json {value}: cannot read the file ({e.strerror})") from None
+    return value
+
+
+def parse_inputs_option(items: tuple[str, ...]) -> list[tuple[str, str, str | None]]:
+    """--inputs key=file.npy / key=file.npz[name] -> (key, path, name)."""
+    parsed = []
+    for item in items:
+        match = re.fullmatch(r"([^=]+)=([^\[\]]+?)(?:\[([^\[\]]+)\])?", item)
+        if not match:
+            raise UsageError(f"--inputs {item!r}: write KEY=FILE.npy or KEY=FILE.npz[NAME]")
+        parsed.append(match.groups())
+    return parsed
+
+
+@cli.command()
+@model_argument
+@selection_options
+@click.option("--input-json", metavar="JSON", help="A TF Serving REST request body: inline, @file.json, or - for stdin.")
+@click.option("--inputs", "input_files", multiple=True, metavar="KEY=FILE", help="An input from FILE.npy or FILE.npz[NAME] (repeatable); pickles are never loaded.")
+@click.option("--sample", is_flag=True, help="Synthesize inputs from the signature (tf.Examples for classify/regress).")
+@click.option("--batch", type=click.IntRange(1, 10_000), default=1, show_default=True, help="With --sample: instances per request.")
+@click.option("--seed", type=int, default=0, show_default=True, help="With --sample: random seed.")
+@click.option("--dry-run", is_flag=True, help="With --sample: print the request JSON instead of running it.")
+@click.option("--method", type=click.Choice(["predict", "classify", "regress"]), help="Serving API to emulate (default: from the request and the signature).")
+@click.option("--strict-shapes", is_flag=True, help="Refuse inputs whose shape contradicts the signature (TF Serving does not check).")
+@click.option("--device", type=click.Choice(["auto", "cpu"]), default="auto", show_default=True, help="auto uses a GPU when TensorFlow sees one.")
+@click.option("--allow-unsafe-ops", is_flag=True, help="Run a model even if it holds file, process or network ops.")
+@click.option("--outdir", type=click.Path(file_okay=False), help="Write each output to DIR/<output key>.npy.")
+@click.option("--overwrite", is_flag=True, help="With --outdir: replace existing .npy files.")
+@click.option("-f", "--format", "fmt", type=click.Choice(["summary", "json"]), default="summary", show_default=True, help="json: exactly TF Serving's REST response body.")
+def run(model, tag_set, signature, model_version, input_json, input_files, sample, batch, seed, dry_run, method,
+        strict_shapes, device, allow_unsafe_ops, outdir, overwrite, fmt):
+    """Run a signature on sample input, the way a TF Serving client calls it.
+
+    Input is a TF Serving REST body (--input-json), .npy/.npz files
+    (--inputs), or synthesized (--sample). Everything is checked against the
+    signature before TensorFlow is imported. -f json prints exactly the body
+    Serving would answer.
+
+    \b
+    Examples:
+      sigtool run models/half_plus_two --input-json '{"instances": [[1.0], [2.0]]}' -f json
+      sigtool run models/half_plus_two --signature classify_x_to_y --input-json @request.json
+      sigtool run models/half_plus_two --sample --dry-run > request.json
+    """
+    from sigtool import serving_json
+
+    sources = [name for name, given in (("--input-json", input_json), ("--inputs", input_files), ("--sample", sample)) if given]
+    if len(sources) > 1:
+        raise UsageError(f"give one input source, not {' and '.join(sources)}")
+    if (dry_run or batch != 1 or seed) and not sample:
+        raise UsageError("--dry-run, --batch and --seed go with --sample")
+    if overwrite and not outdir:
+        raise UsageError("--overwrite goes with --outdir")
+    info = loader.load(model, version=model_version, graph=True)
+    for message in info.notes:
+        note(message)
+    mg = _run_meta_graph(info, parse_tag_set(tag_set))
+    signatures = {s.key: s for s in mg.signatures}
+    if not dry_run:
+        _refuse_unsafe(info, allow_unsafe_ops)
+
+    if sample:
+        from sigtool import sample as sampler
+
+        body = json.dumps(sampler.sample_request(mg, mg.signature(signature or DEFAULT_SIGNATURE), batch=batch, seed=seed))
+        if dry_run:
+            emit(json.dumps(json.loads(body), indent=2) + "\n")
+            return
+        input_json = body
+    if input_json is not None:
+        chosen = mg.signature(signature) if signature else signatures
+        request = serving_json.parse_request(read_input_json(input_json), chosen, method=method, check_shapes=strict_shapes)
+        sig = mg.signature(signature or request.signature_name or DEFAULT_SIGNATURE)
+    else:
+        sig = mg.signature(signature or DEFAULT_SIGNATURE)
+        request = _request_from_files(sig, parse_inputs_option(input_files))
+    if isinstance(request, serving_json.PredictRequest):
+        for message in serving_json.shape_mismatches(request, sig):
+            click.echo(f"Warning: {message}; TF Serving sends it as is", err=True)
+    targets = _output_targets(outdir, sig, overwrite)
+
+    from sigtool import emulate, runner
+
+    result = emulate.serve(info, mg, sig, request, method=method, device=None if device == "auto" else device)
+    if targets:
+        os.makedirs(outdir, exist_ok=True)
+    for key, path in targets.items():
+        runner.save_npy(path, result.outputs[key])
+    if fmt == "json":
+        emit(result.body + "\n")
+    else:
+        emit(render.outputs_summary(sig, result.outputs))
+
+
+def _run_meta_graph(info, tags):
+    """The MetaGraph to run: --tag-set, else the one tagged exactly serve, else the only one."""
+    if tags is not None:
+        return info.meta_graph(tags)
+    serve = [mg for mg in info.meta_graphs if set(mg.tags) == {SERVE_TAG}]
+    if serve:
+        return serve[0]
+    if len(info.meta_graphs) == 1:
+        return info.meta_graphs[0]
+    valid = "; ".join(sorted({",".join(mg.tag_set) for mg in info.meta_graphs}))
+    raise UsageError(f"no MetaGraph is tagged 'serve'; pass --tag-set (one of: {valid})")
+
+
+def _request_from_files(sig, items):
+    """--inputs files (or nothing, for a signature without inputs) as a columnar predict request."""
+    from sigtool import runner, serving_json
+
+    expected = {t.key for t in sig.inputs}
+    given = {key for key, _, _ in items}
+    unknown, missing = sorted(given - expected), sorted(expected - given)
+    if unknown or missing:
+        problems = ([f"unknown key(s) {', '.join(unknown)}"] if unknown else []) + ([f"missing {', '.join(missing)}"] if missing else [])
+        raise UsageError(f"--inputs for {sig.key}: {'; '.join(problems)}; expected: {', '.join(sorted(expected)) or '(no inputs)'}")
+    return serving_json.PredictRequest(sig.key, False, {key: runner.load_array(path, name) for key, path, name in items})
+
+
+def _refuse_unsafe(info, allowed: bool) -> None:
+    from sigtool import checks
+
+    findings = checks.run_checks(info, select={"SEC001"})
+    if findings and not allowed:
+        raise UnsafeModel(
+            f"refusing to run a model with unsafe ops: {findings[0].message.split(' (at ')[0]}"
+            + (f" and {len(findings) - 1} more" if len(findings) > 1 else "")
+            + "; see sigtool check, or pass --allow-unsafe-ops if you trust it"
+        )
+
+
+def _output_targets(outdir, sig, overwrite: bool) -> dict[str, str]:
+    """DIR/<key>.npy per output, checked before anything runs so nothing is half-written."""
+    if not outdir:
+        return {}
+    targets = {t.key: os.path.join(outdir, f"{t.key}.npy") for t in sig.outputs}
+    for key, path in targets.items():
+        if os.path.sep in key or key in (".", ".."):
+            raise UsageError(f"output key {key!r} cannot be used as a file name under --outdir")
+        if os.path.exists(path) and not overwrite:
+            raise UsageError(f"{path} exists; pass --overwrite to replace it")
+    return targets
 
 
 def main() -> None:

@@ -32,6 +32,10 @@ class LoadError(SigtoolError):
     exit_code = ExitCode.LOAD_FAILED
 
 
+class UnsafeModel(SigtoolError):
+    exit_code = ExitCode.CHECK_FAILED  # run refuses what check would fail on (SEC001)
+
+
 class TensorFlowMissing(SigtoolError):
     exit_code = ExitCode.RUNTIME_MISSING
 

@@ -40,6 +40,12 @@ def findings_table(reports, strict: bool):
     return tables.findings_table(reports)
 
 
+def outputs_summary(sig, outputs):
+    from sigtool import tables
+
+    return tables.outputs_table(sig, outputs)
+
+
 def rules_table(rules):
     from sigtool import tables
 

@@ -810,20 +810,34 @@ def _columnar_inputs(value, specs: dict[str, TensorSpec]) -> dict[str, Tensor]:
     return tensors
 
 
-def _check_declared_shape(key: str, spec: TensorSpec, tensor: Tensor, row_format: bool) -> None:
+def shape_mismatch(key: str, spec: TensorSpec, tensor: Tensor, row_format: bool) -> tuple[str, str] | None:
+    """(what is wrong, what to do) when a tensor contradicts the declared shape's rank or fixed dims."""
     declared = spec.shape
     if declared is None or not spec.shape_present:
-        return
+        return None
     if len(declared) == len(tensor.shape) and all(d < 0 or d == a for d, a in zip(declared, tensor.shape)):
-        return
+        return None
     if row_format and declared:
         want = f"each instance of {key!r} must have shape {_shape_str(declared[1:])}"
     else:
         want = f"send {key!r} with shape {_shape_str(declared)}"
-    raise RequestRejected(
-        None, f"{want}, where -1 is any size; TF Serving itself does not check declared shapes, so turning "
-        "check_shapes off sends it as Serving would, and the model may then fail",
-        f"input {key!r} has shape {_shape_str(tensor.shape)} but the signature declares {_shape_str(declared)}")
+    return f"input {key!r} has shape {_shape_str(tensor.shape)} but the signature declares {_shape_str(declared)}", want
+
+
+def shape_mismatches(request: PredictRequest, signature: Signature) -> list[str]:
+    """One line per input whose shape contradicts the signature (TF Serving itself does not check this)."""
+    specs = {t.key: t for t in signature.inputs}
+    found = (shape_mismatch(k, specs[k], t, request.row_format) for k, t in request.inputs.items() if k in specs)
+    return [f"{what} ({want}, where -1 is any size)" for what, want in (m for m in found if m)]
+
+
+def _check_declared_shape(key: str, spec: TensorSpec, tensor: Tensor, row_format: bool) -> None:
+    mismatch = shape_mismatch(key, spec, tensor, row_format)
+    if mismatch:
+        what, want = mismatch
+        raise RequestRejected(
+            None, f"{want}, where -1 is any size; TF Serving itself does not check declared shapes, so turning "
+            "check_shapes off sends it as Serving would, and the model may then fail", what)
 
 
 def _predict(doc: _Object, sig: Signature, name: str | None, check_shapes: bool) -> PredictRequest:

@@ -130,3 +130,26 @@ def rules_table(rules) -> Table:
     for r in rules:
         table.add_row(Text(r.id), Text(r.severity.value, style=_SEVERITY_STYLE[r.severity.value]), Text(r.summary))
     return table
+
+
+def outputs_table(sig: Signature, outputs) -> Group:
+    """run's summary: each output's dtype, shape and first values."""
+    table = _table("output", "dtype", "shape", "values")
+    for key in sorted(outputs):
+        t = outputs[key]
+        table.add_row(Text(key), Text(t.dtype), Text(str(list(t.shape))), Text(_preview(t)))
+    return Group(Text.assemble((sig.key, "bold green"), "  ", (sig.method_name or "(no method name)", "dim")), table)
+
+
+def _preview(t, limit: int = 8) -> str:
+    def show(v):
+        if isinstance(v, bytes):
+            text = v.decode("utf-8", "replace")
+            return repr(text[:40] + ("…" if len(text) > 40 else ""))
+        if isinstance(v, float):
+            return f"{v:.6g}"
+        return str(v)
+
+    values = [show(v) for v in t.values[:limit]]
+    more = f" … ({len(t.values)} values)" if len(t.values) > limit else ""
+    return ", ".join(values) + more
