@@ -1,0 +1,514 @@
+"""Run one signature of a SavedModel with TensorFlow: the only module that imports it, and only inside functions.
+
+    execute(model_dir, tags, signature, feeds, *, tf2, device=None) -> {output key: Tensor}
+    save_npy(path, tensor)             one output as .npy (never pickled)
+    load_array(path, name) -> Tensor   one input from .npy or .npz[name] (pickles refused)
+    clear_cache()                      forget the models loaded so far
+
+Two ways to run, picked by the caller from MetaGraph.has_object_graph:
+
+* tf2=False (TF1 graphs): a tf.compat.v1 Session, loaded with the TF1 loader, fed and fetched by TensorInfo
+  names through the callable API (`Session._make_callable_from_options`). Like TF Serving's C++ Session::Run,
+  that does not check a fed value's shape against the placeholder's declared shape (Session.run and
+  Session.make_callable do), so [2] feeds into x:0 declared [-1,1]. A name without ":" means output 0, as
+  in C++.
+* tf2=True (TF2 object graphs): tf.saved_model.load(...).signatures[key](**tensors).
+
+Placement: soft placement is always on, so a graph pinned to /gpu:0 runs on the CPU where no GPU is
+visible; device="cpu" hides GPUs (TF1: device_count GPU 0; TF2: GPUs made invisible before TensorFlow
+initialises, else ops placed under tf.device("/CPU:0")).
+
+Feeds are cast to the TensorSpec's dtype (as TF's Session.run casts a fed numpy value), unless the fed
+Tensor's dtype is of another kind (text vs numbers): then it goes in as it is and TensorFlow reports the
+mismatch, as Serving's session would. coo_sparse inputs are fed from a dense Tensor (its non-zero
+entries); composite_tensor inputs/outputs and sparse outputs are refused with a RunError.
+
+Loaded models stay cached per (model_dir, tags, tf2, device) for the life of the process: state kept in
+variables (counters) persists from one call to the next, as in a server.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import threading
+import zipfile
+from collections.abc import Mapping
+
+from sigtool.errors import RunError, TensorFlowMissing, UsageError
+from sigtool.loader.dtypes import DATA_TYPES, dtype_name
+from sigtool.model import Signature, TensorSpec
+from sigtool.serving_json import Tensor
+
+_INSTALL_TF = "`sigtool run` needs TensorFlow: pip install 'sigtool[run]' (or tensorflow-cpu)"
+_INSTALL_NUMPY = "reading and writing .npy files needs numpy: pip install 'sigtool[run]' (or numpy)"
+_DTYPE_NUMBERS = {name: number for number, name in DATA_TYPES.items()}
+_TEXT = "DT_STRING"
+_UNRUNNABLE = {"DT_RESOURCE", "DT_VARIANT", "DT_INVALID"}  # values a caller cannot feed or read
+_DEVICES = (None, "cpu")
+_MESSAGE_LIMIT = 300
+
+_cache: dict[tuple, _Loaded] = {}
+_cache_lock = threading.Lock()
+
+
+# ---------------------------------------------------------------- public API
+
+
+def execute(
+    model_dir: str,
+    tags: tuple[str, ...],
+    signature: Signature,
+    feeds: Mapping[str, Tensor],
+    *,
+    tf2: bool,
+    device: str | None = None,
+) -> dict[str, Tensor]:
+    """Run one signature: feeds keyed by the signature's input keys; returns every output keyed by output key.
+
+    Raises UsageError for feeds that do not fit the signature (checked before TensorFlow is imported),
+    TensorFlowMissing without TensorFlow, and RunError when TensorFlow cannot load or run the model.
+    """
+    if device not in _DEVICES:
+        raise UsageError(f"unknown device {device!r}; use cpu, or none to let TensorFlow pick")
+    _check_signature(signature)
+    _check_feeds(signature, feeds)
+    tf = _import_tensorflow()
+    model = _loaded(tf, model_dir, tuple(tags), tf2, device)
+    with model.lock:  # a TF1 session runs one call at a time here; simple and safe for a serving loop
+        return model.run(tf, signature, feeds)
+
+
+def clear_cache() -> None:
+    """Forget every loaded model (the next execute loads it afresh, with fresh variables)."""
+    with _cache_lock:
+        for model in _cache.values():
+            model.close()
+        _cache.clear()
+
+
+def save_npy(path: str, tensor: Tensor) -> None:
+    """Write one tensor as .npy at exactly `path` (no ".npy" appended), never pickled.
+
+    DT_STRING becomes a bytes ('S') array; values ending in NUL bytes cannot survive that and are refused.
+    DT_BFLOAT16, which .npy cannot describe, is widened to float32 (exactly).
+    """
+    np = _import_numpy()
+    if tensor.dtype == _TEXT:
+        values = [v.encode("utf-8") if isinstance(v, str) else bytes(v) for v in tensor.values]
+        if any(v.endswith(b"\0") for v in values):
+            raise UsageError(f"cannot write {path}: .npy byte strings drop trailing NUL bytes and these strings end "
+                             "in one; use the JSON output instead")
+        width = max((len(v) for v in values), default=1) or 1
+        array = np.array(values, dtype=f"S{width}").reshape(tensor.shape)
+    else:
+        np_dtype = _numpy_dtype(tensor.dtype)
+        if np_dtype is None:
+            raise UsageError(f"cannot write {path}: .npy cannot hold {tensor.dtype}; use the JSON output instead")
+        array = np.array(tensor.values, dtype=np_dtype).reshape(tensor.shape)
+    try:
+        with open(path, "wb") as f:
+            np.save(f, array, allow_pickle=False)
+    except OSError as e:
+        raise UsageError(f"cannot write {path}: {e.strerror or e}; pick a writable path") from None
+
+
+def load_array(path: str, name: str | None) -> Tensor:
+    """One array from a .npy file, or from a .npz archive (by `name`, or its only array). Pickles are refused."""
+    np = _import_numpy()
+    try:
+        loaded = np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise UsageError(f"{path}: no such file; give an existing .npy or .npz file") from None
+    except IsADirectoryError:
+        raise UsageError(f"{path} is a directory; give a .npy or .npz file") from None
+    except OSError as e:
+        raise UsageError(f"cannot read {path}: {e.strerror or _first_line(str(e))}; give a .npy or .npz file") from None
+    except ValueError as e:
+        if "pickle" in str(e):
+            raise UsageError(f"{path} holds pickled Python objects, which sigtool never loads; save plain numeric "
+                             "or bytes arrays (np.save with allow_pickle=False)") from None
+        raise UsageError(f"cannot read {path}: {_first_line(str(e))}; give a .npy or .npz file") from None
+    except (EOFError, zipfile.BadZipFile) as e:
+        raise UsageError(f"cannot read {path}: {_first_line(str(e)) or 'file ends early'}; give a .npy or .npz "
+                         "file") from None
+    if isinstance(loaded, np.ndarray):
+        if name is not None:
+            raise UsageError(f"{path} is a .npy file holding one array; drop [{name}] (names select arrays in .npz files)")
+        array, label = loaded, path
+    else:
+        with loaded:
+            names = sorted(loaded.files)
+            if name is None:
+                if len(names) != 1:
+                    what = f"{len(names)} arrays ({', '.join(names)})" if names else "no arrays"
+                    raise UsageError(f"{path} holds {what}; name the one to use, as {path}[NAME]")
+                name = names[0]
+            elif name not in names:
+                raise UsageError(f"{path} has no array {name!r}; it holds: {', '.join(names) or '(none)'}")
+            try:
+                array = loaded[name]
+            except ValueError as e:
+                if "pickle" in str(e):
+                    raise UsageError(f"{path}[{name}] holds pickled Python objects, which sigtool never loads; save "
+                                     "plain numeric or bytes arrays") from None
+                raise UsageError(f"cannot read {path}[{name}]: {_first_line(str(e))}") from None
+            except (OSError, EOFError, zipfile.BadZipFile) as e:
+                raise UsageError(f"cannot read {path}[{name}]: {_first_line(str(e))}") from None
+        label = f"{path}[{name}]"
+    return _tensor_from_array(np, array, label)
+
+
+# ---------------------------------------------------------------- checks before TensorFlow
+
+
+def _check_signature(signature: Signature) -> None:
+    for io, specs in (("input", signature.inputs), ("output", signature.outputs)):
+        for spec in specs:
+            if spec.encoding == "name" or (io == "input" and spec.encoding == "coo_sparse"):
+                continue
+            what = spec.encoding or "no"
+            raise RunError(f"signature {signature.key}: {io} {spec.key!r} has {what} encoding, which `sigtool run` "
+                           "does not support yet; run a signature whose inputs and outputs are plain tensors")
+
+
+def _check_feeds(signature: Signature, feeds: Mapping[str, Tensor]) -> None:
+    expected = {t.key for t in signature.inputs}
+    unknown, missing = sorted(set(feeds) - expected), sorted(expected - set(feeds))
+    if unknown or missing:
+        problems = ([f"unknown input(s) {', '.join(unknown)}"] if unknown else []) + (
+            [f"missing {', '.join(missing)}"] if missing else [])
+        raise UsageError(f"signature {signature.key}: {'; '.join(problems)}; expected: "
+                         f"{', '.join(sorted(expected)) or '(no inputs)'}")
+
+
+# ---------------------------------------------------------------- TensorFlow and numpy, imported lazily
+
+
+def _import_tensorflow():
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # C++ INFO/WARNING/ERROR lines at import and load
+    try:
+        import tensorflow as tf
+    except ImportError:
+        raise TensorFlowMissing(_INSTALL_TF) from None
+    _silence(tf)
+    return tf
+
+
+def _silence(tf) -> None:
+    import logging
+
+    tf.get_logger().setLevel(logging.ERROR)
+    try:
+        from absl import logging as absl_logging
+
+        absl_logging.set_verbosity(absl_logging.ERROR)
+    except ImportError:
+        pass
+    try:  # "load (from ...loader_impl) is deprecated" and friends
+        from tensorflow.python.util import deprecation
+
+        deprecation._PRINT_DEPRECATION_WARNINGS = False
+    except ImportError:
+        pass
+
+
+def _import_numpy():
+    try:
+        import numpy as np
+    except ImportError:
+        raise TensorFlowMissing(_INSTALL_NUMPY) from None
+    return np
+
+
+# ---------------------------------------------------------------- loading (cached)
+
+
+def _loaded(tf, model_dir: str, tags: tuple[str, ...], tf2: bool, device: str | None) -> _Loaded:
+    key = (os.path.realpath(model_dir), tuple(sorted(set(tags))), tf2, device)
+    with _cache_lock:
+        model = _cache.get(key)
+        if model is None:
+            model = (_TF2Model if tf2 else _TF1Model)(tf, model_dir, tags, device)
+            _cache[key] = model
+    return model
+
+
+class _Loaded:
+    def __init__(self):
+        self.lock = threading.Lock()
+
+    def run(self, tf, signature: Signature, feeds: Mapping[str, Tensor]) -> dict[str, Tensor]:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        pass
+
+
+class _TF1Model(_Loaded):
+    """A tf.compat.v1 Session holding the MetaGraph; signatures run through callables (no Python shape checks)."""
+
+    def __init__(self, tf, model_dir: str, tags: tuple[str, ...], device: str | None):
+        super().__init__()
+        config = tf.compat.v1.ConfigProto(allow_soft_placement=True)
+        if device == "cpu":
+            config.device_count["GPU"] = 0
+        self.graph = tf.Graph()
+        self.session = tf.compat.v1.Session(graph=self.graph, config=config)
+        self.callables: dict[tuple, object] = {}
+        try:
+            with self.graph.as_default():
+                tf.compat.v1.saved_model.loader.load(self.session, list(tags), model_dir)
+        except Exception as e:  # noqa: BLE001 - any TF failure is a model problem, never a traceback
+            self.session.close()
+            raise _run_error(f"loading {model_dir} (tags {','.join(tags) or '(none)'}) in a TF1 session", e,
+                             _load_hint(e, tf2=False)) from None
+
+    def run(self, tf, signature: Signature, feeds: Mapping[str, Tensor]) -> dict[str, Tensor]:
+        np = _import_numpy()
+        names, values = [], []
+        for spec in signature.inputs:
+            array = _feed_array(np, tf, spec, feeds[spec.key])
+            if spec.encoding == "coo_sparse":
+                present = array != (b"" if array.dtype == object else 0)  # the dense value's non-zero entries
+                indices = np.argwhere(present).astype(np.int64).reshape(-1, array.ndim)
+                parts = {spec.sparse.indices: indices, spec.sparse.values: array[present],
+                         spec.sparse.dense_shape: np.array(array.shape, dtype=np.int64)}
+                names += parts
+                values += parts.values()
+            else:
+                names.append(spec.name)
+                values.append(array)
+        fetches = list(dict.fromkeys(_tensor_name(t.name) for t in signature.outputs))
+        try:
+            call = self._callable(tuple(names), tuple(fetches))
+            results = dict(zip(fetches, call(*values)))
+        except Exception as e:  # noqa: BLE001
+            raise _run_error(f"running signature {signature.key} in a TF1 session", e, _run_hint(e, tf2=False)) from None
+        return {t.key: _tensor_from_result(np, tf, signature, t.key, results[_tensor_name(t.name)])
+                for t in signature.outputs}
+
+    def _callable(self, feeds: tuple[str, ...], fetches: tuple[str, ...]):
+        call = self.callables.get((feeds, fetches))
+        if call is None:
+            from tensorflow.core.protobuf import config_pb2
+
+            options = config_pb2.CallableOptions(feed=feeds, fetch=fetches)
+            call = self.session._make_callable_from_options(options)
+            self.callables[(feeds, fetches)] = call
+        return call
+
+    def close(self) -> None:
+        self.session.close()
+
+
+class _TF2Model(_Loaded):
+    """tf.saved_model.load's object; signatures called as concrete functions."""
+
+    def __init__(self, tf, model_dir: str, tags: tuple[str, ...], device: str | None):
+        super().__init__()
+        self.device = None
+        if device == "cpu":
+            try:
+                tf.config.set_visible_devices([], "GPU")
+            except (RuntimeError, ValueError):  # TF is initialised already: pin placement instead
+                self.device = "/CPU:0"
+        try:
+            with self._placement(tf):
+                self.obj = tf.saved_model.load(model_dir, tags=list(tags))
+        except Exception as e:  # noqa: BLE001
+            raise _run_error(f"loading {model_dir} (tags {','.join(tags) or '(none)'}) with tf.saved_model.load", e,
+                             _load_hint(e, tf2=True)) from None
+
+    def _placement(self, tf):
+        import contextlib
+
+        return tf.device(self.device) if self.device else contextlib.nullcontext()
+
+    def run(self, tf, signature: Signature, feeds: Mapping[str, Tensor]) -> dict[str, Tensor]:
+        np = _import_numpy()
+        functions = self.obj.signatures
+        if signature.key not in functions:
+            known = ", ".join(sorted(functions.keys())) or "(none)"
+            raise RunError(f"signature {signature.key} is in the MetaGraphDef but not among the TF2 object's "
+                           f"signatures ({known}); it can only run through a TF1 session")
+        try:
+            with self._placement(tf):
+                kwargs = {}
+                for spec in signature.inputs:
+                    array = _feed_array(np, tf, spec, feeds[spec.key])
+                    if spec.encoding == "coo_sparse":
+                        kwargs[spec.key] = tf.sparse.from_dense(tf.constant(array))
+                    else:
+                        kwargs[spec.key] = tf.constant(array)
+                results = functions[signature.key](**kwargs)
+        except Exception as e:  # noqa: BLE001
+            raise _run_error(f"running signature {signature.key} through tf.saved_model.load", e,
+                             _run_hint(e, tf2=True)) from None
+        if not isinstance(results, Mapping):
+            results = {signature.outputs[0].key: results} if len(signature.outputs) == 1 else {}
+        outputs = {}
+        for spec in signature.outputs:
+            if spec.key not in results:
+                raise RunError(f"signature {signature.key} returned no output {spec.key!r} (it returned: "
+                               f"{', '.join(sorted(results)) or 'nothing'}); the SavedModel's signature and "
+                               "function disagree")
+            value = results[spec.key]
+            if not isinstance(value, tf.Tensor):
+                raise RunError(f"signature {signature.key}: output {spec.key!r} is a {type(value).__name__}, which "
+                               "`sigtool run` does not support yet; run a signature with plain tensor outputs")
+            outputs[spec.key] = _tensor_from_result(np, tf, signature, spec.key, value.numpy(), value.dtype)
+        return outputs
+
+
+# ---------------------------------------------------------------- conversions
+
+
+def _tensor_name(name: str) -> str:
+    """A TensorInfo name as C++ parses it: "y" is "y:0"."""
+    return name if re.search(r":\d+$", name) else f"{name}:0"
+
+
+def _base(dtype: str) -> str:
+    return dtype.removesuffix("_REF")
+
+
+def _numpy_dtype(dtype: str):
+    """The numpy dtype for a DataType name, without TensorFlow (None: numpy has none)."""
+    np = _import_numpy()
+    simple = {
+        "DT_FLOAT": np.float32, "DT_DOUBLE": np.float64, "DT_HALF": np.float16,
+        "DT_INT8": np.int8, "DT_INT16": np.int16, "DT_INT32": np.int32, "DT_INT64": np.int64,
+        "DT_UINT8": np.uint8, "DT_UINT16": np.uint16, "DT_UINT32": np.uint32, "DT_UINT64": np.uint64,
+        "DT_BOOL": np.bool_, "DT_COMPLEX64": np.complex64, "DT_COMPLEX128": np.complex128,
+    }
+    if _base(dtype) == "DT_BFLOAT16":
+        return np.float32  # .npy cannot describe bfloat16; float32 holds every bfloat16 exactly
+    return simple.get(_base(dtype))
+
+
+def _feed_array(np, tf, spec: TensorSpec, tensor: Tensor):
+    """The numpy value fed for one input: the Tensor's values, cast to the spec's dtype when that makes sense."""
+    given = _base(tensor.dtype)
+    wanted = _base(spec.dtype)
+    if wanted in _UNRUNNABLE or wanted not in _DTYPE_NUMBERS or (wanted == _TEXT) != (given == _TEXT):
+        wanted = given  # unknown, or text vs numbers: feed as given and let TensorFlow judge
+    if given in _UNRUNNABLE or given not in _DTYPE_NUMBERS:
+        raise UsageError(f"input {spec.key!r}: cannot feed a {tensor.dtype} value; give {spec.dtype} values")
+    try:
+        if given == _TEXT:
+            values = [v.encode("utf-8") if isinstance(v, str) else bytes(v) for v in tensor.values]
+            array = np.empty(len(values), dtype=object)
+            array[:] = values
+            return array.reshape(tensor.shape)
+        source = tf.dtypes.as_dtype(_DTYPE_NUMBERS[given]).as_numpy_dtype
+        target = tf.dtypes.as_dtype(_DTYPE_NUMBERS[wanted]).as_numpy_dtype
+        array = np.array(tensor.values, dtype=source).reshape(tensor.shape)
+        return array if source == target else array.astype(target)
+    except (TypeError, ValueError, OverflowError) as e:
+        raise UsageError(f"input {spec.key!r}: cannot make {wanted} values of shape {list(tensor.shape)}: "
+                         f"{_first_line(str(e))}") from None
+
+
+def _tensor_from_result(np, tf, signature: Signature, key: str, array, tf_dtype=None) -> Tensor:
+    array = np.asarray(array)
+    tf_dtype = (tf_dtype or tf.as_dtype(array.dtype)).base_dtype
+    dtype = dtype_name(tf_dtype.as_datatype_enum)
+    if dtype in _UNRUNNABLE:
+        raise RunError(f"signature {signature.key}: output {key!r} is a {dtype} tensor, which has no values to "
+                       "show; run a signature whose outputs are data tensors")
+    shape = tuple(int(d) for d in array.shape)
+    flat = array.reshape(-1)
+    if dtype == _TEXT:
+        values = tuple(v if isinstance(v, bytes) else str(v).encode("utf-8") for v in flat.tolist())
+    elif dtype == "DT_BFLOAT16":
+        values = tuple(flat.astype(np.float32).tolist())
+    else:
+        values = tuple(flat.tolist())
+    return Tensor(dtype, shape, values)
+
+
+def _tensor_from_array(np, array, label: str) -> Tensor:
+    """A loaded numpy array as a Tensor; dtypes without a TensorFlow counterpart are refused."""
+    kind = array.dtype.kind
+    shape = tuple(int(d) for d in array.shape)
+    flat = array.reshape(-1)
+    if kind == "S":
+        return Tensor(_TEXT, shape, tuple(flat.tolist()))
+    if kind == "U":
+        return Tensor(_TEXT, shape, tuple(v.encode("utf-8") for v in flat.tolist()))
+    names = {
+        "float32": "DT_FLOAT", "float64": "DT_DOUBLE", "float16": "DT_HALF", "bool": "DT_BOOL",
+        "int8": "DT_INT8", "int16": "DT_INT16", "int32": "DT_INT32", "int64": "DT_INT64",
+        "uint8": "DT_UINT8", "uint16": "DT_UINT16", "uint32": "DT_UINT32", "uint64": "DT_UINT64",
+        "complex64": "DT_COMPLEX64", "complex128": "DT_COMPLEX128",
+    }
+    dtype = names.get(array.dtype.name) if array.dtype.byteorder in "=|<>" and not array.dtype.fields else None
+    if dtype is None:
+        raise UsageError(f"{label} holds {array.dtype} values, which TensorFlow cannot take; save a numeric, bool "
+                         "or bytes array")
+    if math.prod(shape) != flat.size:  # pragma: no cover - numpy guarantees it
+        raise UsageError(f"{label}: inconsistent array")
+    return Tensor(dtype, shape, tuple(flat.tolist()))
+
+
+# ---------------------------------------------------------------- errors
+
+
+def _first_line(text: str) -> str:
+    return next((line.strip() for line in text.splitlines() if line.strip()), "")
+
+
+_NOISE = re.compile(
+    r"^(Graph execution error:|Detected at node |Node: |\[\[|Original error:|Restoring from checkpoint failed\.|"
+    r"Original stack trace|File \"|Traceback|Function call stack:)"
+)
+
+
+def _tf_message(e: BaseException) -> str:
+    """TensorFlow's most telling line, trimmed: boilerplate ("Graph execution error:", node lines) skipped."""
+    text = getattr(e, "message", None) or str(e) or type(e).__name__
+    if isinstance(e, KeyError) and e.args:
+        text = str(e.args[0])
+    lines = [line.strip() for line in str(text).splitlines() if line.strip()]
+    useful = [line for line in lines if not _NOISE.match(line)]
+    line = (useful or lines or [type(e).__name__])[0]
+    line = re.sub(r"\s+", " ", line)
+    if len(line) > _MESSAGE_LIMIT:
+        line = line[: _MESSAGE_LIMIT - 3].rstrip() + "..."
+    return f"{type(e).__name__}: {line}"
+
+
+def _run_error(what: str, e: BaseException, hint: str) -> RunError:
+    return RunError(f"{what} failed: {_tf_message(e)} ({hint})")
+
+
+def _load_hint(e: BaseException, *, tf2: bool) -> str:
+    text = str(e)
+    if "assign a device" in text or "was explicitly assigned" in text:
+        return "the model pins ops to a device TensorFlow cannot see here; run it on a machine that has that device"
+    if "does not exist" in text or ("not found" in text.lower() and "SavedModel" in text):
+        return "check that the directory holds a complete SavedModel (saved_model.pb and variables/)"
+    if "MetaGraphDef associated with tags" in text or ("tags" in text and "could not be found" in text):
+        return "pick a tag-set the model has (sigtool show lists them)"
+    if tf2:
+        return "a TF1 session may still load it: its MetaGraphDef can be run by name"
+    return "check the model with sigtool check; if TensorFlow needs a GPU it lacks, try --device cpu"
+
+
+def _run_hint(e: BaseException, *, tf2: bool) -> str:
+    text = str(e)
+    if "assign a device" in text or "was explicitly assigned" in text:
+        return "the graph pins ops to a device TensorFlow cannot see here; try --device cpu"
+    if "Could not find variable" in text or "uninitialized" in text.lower():
+        return ("this TF2 model keeps its variables in the object graph, which a TF1 session does not restore; "
+                "run it through tf.saved_model.load (the TF2 path)" if not tf2 else
+                "the model's variables were not restored; check its variables/ directory")
+    if re.search(r"does not exist|not found in the Graph|cannot be interpreted as a Tensor|does not have output", text):
+        return "the signature names a tensor the graph does not have; re-export the model (sigtool check shows it)"
+    if re.search(r"type mismatch|expects arg|to be a .* tensor|dtype", text, re.IGNORECASE):
+        return "feed values of the dtype the graph expects (sigtool show lists the signature's dtypes)"
+    if re.search(r"shape|incompatible", text, re.IGNORECASE):
+        return "feed values of the shapes the model expects (sigtool show lists the signature's shapes)"
+    return "check the inputs against the signature (sigtool show), or run sigtool check on the model"

@@ -1,0 +1,462 @@
+"""sigtool.runner against TensorFlow itself: every run the corpus records, Serving's end-to-end REST facts, .npy I/O.
+
+The corpus (shared/corpus/expected/*.json) records each run as TF 2.21 made it: `runs` through a TF1 session
+(feed/fetch by TensorInfo names, as saved_model_cli run), `runs_tf2_api` through
+tf.saved_model.load(...).signatures. execute() picks the path from MetaGraph.has_object_graph, and each
+run is compared with the record made through that same path.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # as runner sets it; this module imports TensorFlow first
+tf = pytest.importorskip("tensorflow")
+np = pytest.importorskip("numpy")
+
+from conftest import CORPUS, REPO
+
+from sigtool import loader, runner
+from sigtool.errors import ExitCode, RunError, TensorFlowMissing, UsageError
+from sigtool.serving_json import Feature, Tensor, encode_example
+
+RTOL, ATOL = 1e-5, 1e-6
+
+
+# ---------------------------------------------------------------- the corpus's recorded runs
+
+
+def _dirs() -> list[tuple[str, dict]]:
+    found = []
+    for path in sorted((CORPUS / "expected").glob("*.json")):
+        data = json.loads(path.read_text())
+        if data.get("kind") == "model":
+            found += sorted(data["dirs"].items())
+    return found
+
+
+def _is_tf2(facts: dict, tag_set: str) -> bool:
+    wanted = set(tag_set.split(",")) if tag_set else set()
+    for mg in facts.get("meta_graphs", []):
+        if set(mg["tags"]) == wanted:
+            return bool(mg.get("has_object_graph_def"))
+    return False
+
+
+def _recorded_runs():
+    """(id, model dir, record, tf2) for every recorded run.
+
+    The path execute() takes for a MetaGraph (tf2 = has_object_graph) is compared with the record made through
+    that path: `runs_tf2_api` for TF2 models (or their `runs` when that is all there is), `runs` for TF1. TF2
+    models' `runs` also go through the TF1 session path (tf2=False), id suffix ":tf1-session".
+    """
+    cases, seen = [], {}
+    for rel, facts in _dirs():
+        tf2_api = facts.get("runs_tf2_api") or []
+        chosen = [(run, False, "") for run in facts.get("runs", []) if not _is_tf2(facts, run["tag_set"])]
+        chosen += [(run, True, "") for run in tf2_api or [r for r in facts.get("runs", []) if _is_tf2(facts, r["tag_set"])]]
+        chosen += [(run, False, ":tf1-session") for run in facts.get("runs", []) if _is_tf2(facts, run["tag_set"])]
+        for run, tf2, suffix in chosen:
+            base = f"{rel}:{run['tag_set']}:{run['signature_name']}{suffix}"
+            seen[base] = seen.get(base, 0) + 1
+            cases.append(pytest.param(rel, run, tf2, id=base if seen[base] == 1 else f"{base}#{seen[base]}"))
+    return cases
+
+
+RUNS = _recorded_runs()
+
+
+_infos: dict[str, object] = {}
+
+
+def _info(rel: str):
+    if rel not in _infos:
+        _infos[rel] = loader.load(str(CORPUS / rel))
+    return _infos[rel]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _fresh_runner_cache():
+    """Models load once for this module (runner's cache); nothing leaks into other modules."""
+    runner.clear_cache()
+    yield
+    runner.clear_cache()
+
+
+def _model_dir(info) -> str:
+    return os.path.dirname(info.source) or "."
+
+
+def _leaf(value, dtype: str):
+    if dtype == "DT_STRING":
+        if isinstance(value, dict):
+            return base64.b64decode(value["b64"])
+        return value.encode("utf-8")
+    if isinstance(value, str):  # "NaN", "Infinity", "-Infinity"
+        return float(value.replace("Infinity", "inf"))
+    return value
+
+
+def _flatten(value, dtype: str) -> tuple[tuple[int, ...], list]:
+    """A recorded nested value as (shape, flat values), complex {"real","imag"} included."""
+    if isinstance(value, dict) and "real" in value:
+        shape, real = _flatten(value["real"], "DT_DOUBLE")
+        _, imag = _flatten(value["imag"], "DT_DOUBLE")
+        return shape, [complex(r, i) for r, i in zip(real, imag)]
+    if not isinstance(value, list):
+        return (), [_leaf(value, dtype)]
+    if not value:
+        return (0,), []
+    parts = [_flatten(v, dtype) for v in value]
+    assert all(p[0] == parts[0][0] for p in parts), "ragged recorded value"
+    return (len(value),) + parts[0][0], [x for p in parts for x in p[1]]
+
+
+def _feed(spec, value) -> Tensor:
+    dtype = spec.dtype.removesuffix("_REF")
+    if isinstance(value, dict) and "coo" in value:  # a coo_sparse input, given densely
+        coo = value["coo"]
+        dense = np.zeros(coo["dense_shape"], dtype=np.float64)
+        for index, v in zip(coo["indices"], coo["values"]):
+            dense[tuple(index)] = v
+        return Tensor(dtype, tuple(dense.shape), tuple(dense.reshape(-1).tolist()))
+    if isinstance(value, dict) and "components" in value:  # composite: runner refuses it before anything runs
+        return Tensor(dtype if dtype != "DT_INVALID" else "DT_FLOAT", (0,), ())
+    shape, flat = _flatten(value, dtype)
+    return Tensor(dtype, shape, tuple(flat))
+
+
+def _close(a, b) -> bool:
+    if isinstance(a, complex) or isinstance(b, complex):
+        return _close(complex(a).real, complex(b).real) and _close(complex(a).imag, complex(b).imag)
+    if isinstance(a, float) or isinstance(b, float):
+        if math.isnan(a) or math.isnan(b):
+            return math.isnan(a) and math.isnan(b)
+        if math.isinf(a) or math.isinf(b):
+            return a == b
+        return math.isclose(a, b, rel_tol=RTOL, abs_tol=ATOL)
+    return a == b and type(a) is type(b)
+
+
+def assert_tensor(actual: Tensor, dtype: str, shape, flat) -> None:
+    assert actual.dtype == dtype
+    assert actual.shape == tuple(shape)
+    assert len(actual.values) == len(flat)
+    bad = [(i, a, b) for i, (a, b) in enumerate(zip(actual.values, flat)) if not _close(a, b)]
+    assert not bad, f"values differ at (index, got, expected): {bad[:5]}"
+
+
+def _unsupported(sig) -> bool:
+    specs = [(t, "input") for t in sig.inputs] + [(t, "output") for t in sig.outputs]
+    return any(t.encoding != "name" and not (io == "input" and t.encoding == "coo_sparse") for t, io in specs)
+
+
+def _keeps_state(mg) -> bool:
+    """Signatures that hand out variables by reference (DT_*_REF) change them: each recorded run had a fresh load."""
+    return any(t.dtype.endswith("_REF") for s in mg.signatures for t in s.outputs)
+
+
+def assert_one_line(error: Exception) -> str:
+    message = error.format_message()
+    assert message and "\n" not in message and "Traceback" not in message
+    return message
+
+
+@pytest.mark.parametrize("rel,record,tf2", RUNS)
+def test_recorded_run(rel, record, tf2):
+    info = _info(rel)
+    mg = info.meta_graph(tuple(record["tag_set"].split(",")))
+    assert mg.has_object_graph or not tf2
+    sig = mg.signature(record["signature_name"])
+    feeds = {key: _feed(sig.input(key), value) for key, value in record["inputs"].items()}
+    if _keeps_state(mg):
+        runner.clear_cache()
+
+    def run():
+        return runner.execute(_model_dir(info), mg.tags, sig, feeds, tf2=tf2)
+
+    if _unsupported(sig):
+        with pytest.raises(RunError, match="does not support yet") as caught:
+            run()
+        assert_one_line(caught.value)
+        return
+    error = record.get("error")
+    if error and "Cannot assign a device" in error["message"]:
+        # TF failed only because the graph pins ops to a GPU this machine lacks; soft placement runs it on the CPU
+        outputs = run()
+        assert sorted(outputs) == sorted(t.key for t in sig.outputs)
+        assert all(outputs[t.key].dtype == t.dtype for t in sig.outputs)
+        return
+    if error:
+        with pytest.raises(RunError) as caught:
+            run()
+        message = assert_one_line(caught.value)
+        assert error["exception"] in message or error["exception"] in ("ValueError", "TypeError"), message
+        return
+    outputs = run()
+    assert sorted(outputs) == sorted(t.key for t in sig.outputs)
+    for key, expected in record["outputs"].items():
+        if expected.get("operation_fetched"):
+            # Python's Session.run fetched the *operation* "y"; Serving's C++ Session::Run (and runner) read "y" as y:0
+            assert outputs[key].dtype == sig.outputs[[t.key for t in sig.outputs].index(key)].dtype
+            continue
+        shape, flat = _flatten(expected["value"], expected["dtype"])
+        assert_tensor(outputs[key], expected["dtype"], expected["shape"], flat)
+        assert shape == tuple(expected["shape"]) or (not flat and not expected["shape"])
+
+
+def test_every_recorded_run_is_covered():
+    assert len(RUNS) >= 100  # the corpus holds this many; a parse slip would silently drop cases
+
+
+# ---------------------------------------------------------------- behaviour beyond the records
+
+HALF_PLUS_TWO = CORPUS / "real" / "saved_model_half_plus_two_2_versions" / "00000123"
+
+
+def _run(path, key, feeds, **kwargs):
+    info = _info(str(os.path.relpath(path, CORPUS)))
+    mg = info.meta_graph(("serve",))
+    return runner.execute(_model_dir(info), mg.tags, mg.signature(key), feeds, tf2=mg.has_object_graph, **kwargs)
+
+
+def test_shapes_are_not_checked_like_serving():
+    """REST {"instances": [1.0, 2.0]} feeds [2] into x:0 declared [-1,1]: Serving answers [2.5, 3.0]."""
+    outputs = _run(HALF_PLUS_TWO, "serving_default", {"x": Tensor("DT_FLOAT", (2,), (1.0, 2.0))})
+    assert outputs == {"y": Tensor("DT_FLOAT", (2,), (2.5, 3.0))}
+
+
+@pytest.mark.parametrize("key,x,expected", [("regress_x_to_y", 80.0, 42.0), ("classify_x_to_y", 20.0, 12.0)])
+def test_examples_like_serving(key, x, expected):
+    example = encode_example({"x": Feature("float_list", (x,))})
+    outputs = _run(HALF_PLUS_TWO, key, {"inputs": Tensor("DT_STRING", (1,), (example,))})
+    (out,) = outputs.values()
+    assert out.dtype == "DT_FLOAT" and out.shape == (1, 1) and out.values == (expected,)
+
+
+def test_feeds_are_cast_to_the_signature_dtype():
+    """A float64 array (np.load of [1.0]) goes in as the placeholder's DT_FLOAT, as Session.run casts."""
+    outputs = _run(HALF_PLUS_TWO, "serving_default", {"x": Tensor("DT_DOUBLE", (1, 1), (4.0,))})
+    assert outputs == {"y": Tensor("DT_FLOAT", (1, 1), (4.0,))}
+
+
+def test_text_into_a_float_tensor_fails_as_in_serving():
+    """classify_x2_to_y3 declares a DT_FLOAT input: serialized Examples reach the session, which refuses them."""
+    example = encode_example({"x2": Feature("float_list", (1.0,))})
+    with pytest.raises(RunError, match="classify_x2_to_y3") as caught:
+        _run(HALF_PLUS_TWO, "classify_x2_to_y3", {"inputs": Tensor("DT_STRING", (1,), (example,))})
+    assert "dtype" in assert_one_line(caught.value)
+
+
+@pytest.mark.parametrize("device", [None, "cpu"])
+def test_gpu_pinned_model_runs_with_soft_placement(device):
+    """The corpus records that TF (hard placement, no GPU) cannot run it; soft placement moves it to the CPU."""
+    path = CORPUS / "real" / "saved_model_half_plus_two_gpu" / "00000123"
+    outputs = _run(path, "serving_default", {"x": Tensor("DT_FLOAT", (3, 1), (1.0, 2.0, 5.0))}, device=device)
+    assert outputs == {"y": Tensor("DT_FLOAT", (3, 1), (2.5, 3.0, 4.5))}
+
+
+def test_state_persists_between_calls():
+    """A cached model is a server: the counter keeps counting until reset."""
+    runner.clear_cache()
+    path = CORPUS / "real" / "saved_model_counter" / "00000123"
+    values = [_run(path, key, feeds)["output"].values[0] for key, feeds in [
+        ("get_counter", {}), ("incr_counter", {}), ("incr_counter_by", {"delta": Tensor("DT_FLOAT", (), (5.0,))}),
+        ("get_counter", {}), ("reset_counter", {}), ("get_counter", {})]]
+    assert values == [0.0, 1.0, 6.0, 6.0, 0.0, 0.0]
+
+
+def test_tf1_session_path_on_a_tf2_keras_model_fails_cleanly():
+    """keras_functional_tfsave: recorded to fail in a TF1 session (its variables live in the object graph)."""
+    info = _info("generated/keras_functional_tfsave")
+    mg = info.meta_graph(("serve",))
+    sig = mg.signature("serving_default")
+    feeds = {"inputs": Tensor("DT_FLOAT", (1, 4), (0.1, 0.2, 0.3, 0.4)), "inputs_1": Tensor("DT_FLOAT", (1, 2), (1.0, 0.0))}
+    with pytest.raises(RunError) as caught:
+        runner.execute(_model_dir(info), mg.tags, sig, feeds, tf2=False)
+    message = assert_one_line(caught.value)
+    assert "Could not find variable" in message and "tf.saved_model.load" in message
+    outputs = runner.execute(_model_dir(info), mg.tags, sig, feeds, tf2=True)
+    assert sorted(outputs) == ["probs", "score"]
+
+
+def test_tf2_model_on_cpu_only():
+    info = _info("generated/tf2_auto_default_signature")
+    mg = info.meta_graph(("serve",))
+    outputs = runner.execute(_model_dir(info), mg.tags, mg.signature("serving_default"),
+                             {"x": Tensor("DT_FLOAT", (2,), (1.0, 2.0))}, tf2=True, device="cpu")
+    assert outputs == {"output_0": Tensor("DT_FLOAT", (2,), (3.0, 6.0))}
+
+
+def test_sparse_input_from_a_dense_tensor():
+    """coo_sparse inputs are fed from a dense Tensor: its non-zero entries become indices/values/dense_shape."""
+    info = _info("generated/tf1_composite_tensors")
+    mg = info.meta_graph(("serve",))
+    dense = Tensor("DT_FLOAT", (3, 4), (1.0, 0.0, 0.0, 2.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.5, 0.0, 0.0))
+    outputs = runner.execute(_model_dir(info), mg.tags, mg.signature("sparse_only"), {"sp": dense}, tf2=False)
+    assert outputs == {"row_sum": Tensor("DT_FLOAT", (3,), (3.0, 0.0, 0.5))}
+
+
+def test_feed_keys_are_checked_before_tensorflow_runs():
+    info = _info(os.path.relpath(HALF_PLUS_TWO, CORPUS))
+    mg = info.meta_graph(("serve",))
+    with pytest.raises(UsageError, match="unknown input.*z.*missing x") as caught:
+        runner.execute(_model_dir(info), mg.tags, mg.signature("serving_default"),
+                       {"z": Tensor("DT_FLOAT", (1,), (1.0,))}, tf2=False)
+    assert_one_line(caught.value)
+
+
+def test_unknown_device_is_a_usage_error():
+    info = _info(os.path.relpath(HALF_PLUS_TWO, CORPUS))
+    mg = info.meta_graph(("serve",))
+    with pytest.raises(UsageError, match="unknown device"):
+        runner.execute(_model_dir(info), mg.tags, mg.signature("serving_default"), {}, tf2=False, device="tpu")
+
+
+def test_missing_model_files_give_a_run_error(tmp_path):
+    info = _info(os.path.relpath(HALF_PLUS_TWO, CORPUS))
+    mg = info.meta_graph(("serve",))
+    with pytest.raises(RunError, match="loading") as caught:
+        runner.execute(str(tmp_path), mg.tags, mg.signature("serving_default"),
+                       {"x": Tensor("DT_FLOAT", (1, 1), (1.0,))}, tf2=False)
+    assert_one_line(caught.value)
+
+
+def test_missing_signature_in_tf2_object_is_a_run_error():
+    info = _info("generated/tf2_auto_default_signature")
+    mg = info.meta_graph(("serve",))
+    sig = mg.signature("serving_default")
+    from dataclasses import replace
+
+    with pytest.raises(RunError, match="not among the TF2 object's signatures") as caught:
+        runner.execute(_model_dir(info), mg.tags, replace(sig, key="nope"), {"x": Tensor("DT_FLOAT", (1,), (1.0,))},
+                       tf2=True)
+    assert_one_line(caught.value)
+
+
+# ---------------------------------------------------------------- .npy / .npz
+
+
+@pytest.mark.parametrize("tensor", [
+    Tensor("DT_FLOAT", (2, 1), (1.5, -2.0)),
+    Tensor("DT_DOUBLE", (), (math.pi,)),
+    Tensor("DT_INT64", (3,), (1, -(2**40), 7)),
+    Tensor("DT_UINT64", (1,), (2**64 - 1,)),
+    Tensor("DT_BOOL", (2,), (True, False)),
+    Tensor("DT_HALF", (1,), (0.5,)),
+    Tensor("DT_COMPLEX64", (1,), (complex(1.5, -2.0),)),
+    Tensor("DT_STRING", (2,), (b"abc", b"\xff\x00z")),
+    Tensor("DT_FLOAT", (0, 3), ()),
+], ids=lambda t: f"{t.dtype}{list(t.shape)}")
+def test_npy_round_trip(tmp_path, tensor):
+    path = str(tmp_path / "out.bin")  # written at exactly this path (numpy would append .npy)
+    runner.save_npy(path, tensor)
+    assert os.listdir(tmp_path) == ["out.bin"]
+    assert runner.load_array(path, None) == tensor
+
+
+def test_npy_bfloat16_is_widened_to_float32(tmp_path):
+    runner.save_npy(str(tmp_path / "b.npy"), Tensor("DT_BFLOAT16", (2,), (0.5, -2.0)))
+    assert runner.load_array(str(tmp_path / "b.npy"), None) == Tensor("DT_FLOAT", (2,), (0.5, -2.0))
+
+
+def test_npy_refuses_strings_it_would_truncate(tmp_path):
+    with pytest.raises(UsageError, match="NUL"):
+        runner.save_npy(str(tmp_path / "s.npy"), Tensor("DT_STRING", (1,), (b"a\x00",)))
+
+
+def test_npz_by_name_and_alone(tmp_path):
+    np.savez(tmp_path / "two.npz", a=np.array([1.0, 2.0], np.float32), b=np.array([[1, 2]], np.int32))
+    np.savez(tmp_path / "one.npz", only=np.array(["hé", "x"]))
+    assert runner.load_array(str(tmp_path / "two.npz"), "b") == Tensor("DT_INT32", (1, 2), (1, 2))
+    assert runner.load_array(str(tmp_path / "one.npz"), None) == Tensor("DT_STRING", (2,), ("hé".encode(), b"x"))
+    with pytest.raises(UsageError, match=r"2 arrays \(a, b\).*\[NAME\]") as caught:
+        runner.load_array(str(tmp_path / "two.npz"), None)
+    assert_one_line(caught.value)
+    with pytest.raises(UsageError, match="no array 'c'.*a, b"):
+        runner.load_array(str(tmp_path / "two.npz"), "c")
+    np.save(tmp_path / "one.npy", np.zeros(2))
+    with pytest.raises(UsageError, match=r"drop \[x\]"):
+        runner.load_array(str(tmp_path / "one.npy"), "x")
+
+
+def test_pickles_are_refused(tmp_path):
+    np.save(tmp_path / "obj.npy", np.array([{"a": 1}, None], dtype=object), allow_pickle=True)
+    np.savez(tmp_path / "obj.npz", o=np.array([object()], dtype=object))
+    import pickle
+
+    (tmp_path / "raw.pkl").write_bytes(pickle.dumps([1, 2]))
+    for path, name in ((tmp_path / "obj.npy", None), (tmp_path / "obj.npz", "o"), (tmp_path / "raw.pkl", None)):
+        with pytest.raises(UsageError, match="pickle") as caught:
+            runner.load_array(str(path), name)
+        assert_one_line(caught.value)
+
+
+@pytest.mark.parametrize("content", [None, b"", b"not numpy at all", b"\x93NUMPY\x01\x00"])
+def test_unreadable_files_are_usage_errors(tmp_path, content):
+    path = tmp_path / "in.npy"
+    if content is not None:
+        path.write_bytes(content)
+    with pytest.raises(UsageError) as caught:
+        runner.load_array(str(path), None)
+    assert_one_line(caught.value)
+
+
+def test_unsupported_array_dtype(tmp_path):
+    np.save(tmp_path / "d.npy", np.array(["2020-01-01"], dtype="datetime64[D]"))
+    with pytest.raises(UsageError, match="datetime64"):
+        runner.load_array(str(tmp_path / "d.npy"), None)
+
+
+# ---------------------------------------------------------------- without TensorFlow
+
+
+def test_tensorflow_missing(tmp_path):
+    code = textwrap.dedent(f"""
+        import sys
+        class Block:
+            def find_spec(self, name, path=None, target=None):
+                if name == "tensorflow" or name.startswith("tensorflow."):
+                    raise ImportError("blocked for the test")
+        sys.meta_path.insert(0, Block())
+        from sigtool import loader, runner
+        from sigtool.serving_json import Tensor
+        info = loader.load({str(HALF_PLUS_TWO)!r})
+        mg = info.meta_graph(("serve",))
+        try:
+            runner.execute({str(HALF_PLUS_TWO)!r}, mg.tags, mg.signature("serving_default"),
+                           {{"x": Tensor("DT_FLOAT", (1, 1), (1.0,))}}, tf2=False)
+        except Exception as e:
+            e.show()
+            sys.exit(e.exit_code)
+    """)
+    result = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True, cwd=REPO, timeout=60)
+    assert result.returncode == ExitCode.RUNTIME_MISSING == TensorFlowMissing.exit_code
+    assert result.stderr == "Error: `sigtool run` needs TensorFlow: pip install 'sigtool[run]' (or tensorflow-cpu)\n"
+
+
+def test_stderr_stays_clean(tmp_path):
+    """Importing TensorFlow and loading a TF1 model through runner prints nothing (no C++ logs, no deprecations)."""
+    code = textwrap.dedent(f"""
+        import os
+        from sigtool import loader, runner
+        from sigtool.serving_json import Tensor
+        info = loader.load({str(HALF_PLUS_TWO)!r})
+        mg = info.meta_graph(("serve",))
+        out = runner.execute({str(HALF_PLUS_TWO)!r}, mg.tags, mg.signature("serving_default"),
+                             {{"x": Tensor("DT_FLOAT", (1, 1), (1.0,))}}, tf2=False)
+        print(out["y"].values)
+    """)
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    result = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True, cwd=REPO, timeout=120, env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "(2.5,)\n"
+    assert result.stderr == ""
