@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import sys
@@ -82,23 +81,20 @@ def select(info: SavedModelInfo, tag_set: str | None, signature: str | None) -> 
 # --- output ---------------------------------------------------------------------------
 
 
-def stdout_console():
-    from rich.console import Console  # only the table formats need rich
-
-    console = Console(highlight=False)
-    if not console.is_terminal:
-        # Piped or captured: never wrap or cut names to a guessed terminal width.
-        console = Console(highlight=False, width=100_000, color_system=None)
-    return console
-
-
 def emit(output) -> None:
     """The one place that writes data to stdout."""
     if not isinstance(output, str):
-        console = stdout_console()
+        from rich.console import Console  # only the table formats need rich
+        from rich.measure import Measurement
+
+        console = Console(highlight=False)
         if console.is_terminal:
             console.print(output)
             return
+        # Piped or captured: as wide as the content needs, so names are never cut or wrapped.
+        console = Console(highlight=False, width=100_000, color_system=None)
+        width = Measurement.get(console, console.options, output).maximum
+        console = Console(highlight=False, width=max(width, 20), color_system=None)
         with console.capture() as captured:
             console.print(output)
         output = "".join(line.rstrip() + "\n" for line in captured.get().splitlines())
@@ -279,6 +275,8 @@ def run(model, tag_set, signature, model_version, input_json, input_files, sampl
         _refuse_unsafe(info, allow_unsafe_ops)
 
     if sample:
+        import json
+
         from sigtool import sample as sampler
 
         body = json.dumps(sampler.sample_request(mg, mg.signature(signature or DEFAULT_SIGNATURE), batch=batch, seed=seed))
