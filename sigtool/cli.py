@@ -82,22 +82,16 @@ def select(info: SavedModelInfo, tag_set: str | None, signature: str | None) -> 
 
 
 def emit(output) -> None:
-    """The one place that writes data to stdout."""
+    """The one place that writes data to stdout: a string, or a tables.Layout."""
     if not isinstance(output, str):
-        from rich.console import Console  # only the table formats need rich
-        from rich.measure import Measurement
+        from sigtool import tables
 
-        console = Console(highlight=False)
-        if console.is_terminal:
-            console.print(output)
+        if sys.stdout.isatty():
+            from rich.console import Console  # colours, on a terminal only
+
+            Console(highlight=False).print(tables.rich_renderable(output))
             return
-        # Piped or captured: as wide as the content needs, so names are never cut or wrapped.
-        console = Console(highlight=False, width=100_000, color_system=None)
-        width = Measurement.get(console, console.options, output).maximum
-        console = Console(highlight=False, width=max(width, 20), color_system=None)
-        with console.capture() as captured:
-            console.print(output)
-        output = "".join(line.rstrip() + "\n" for line in captured.get().splitlines())
+        output = tables.plain_text(output)
     click.echo(output, nl=False)
 
 

@@ -1,15 +1,15 @@
-"""The table format: SavedModelInfo and check findings as rich renderables, for people.
+"""The table format, for people: SavedModelInfo, check findings and run outputs as a Layout.
 
-Imported only when a table is printed, so that JSON and text output never
-pay for rich.
+A Layout is plain data (styled lines and grids). Piped or captured, it is
+printed as aligned plain text, as wide as its content (names are never cut);
+on a terminal, rich draws it with colours. rich is imported only then, which
+keeps `show` quick in scripts.
 """
 
 from __future__ import annotations
 
-from rich.console import Group
-from rich.padding import Padding
-from rich.table import Table
-from rich.text import Text
+import unicodedata
+from dataclasses import dataclass, field
 
 from sigtool import smcli
 from sigtool.model import MetaGraph, SavedModelInfo, Signature, TensorSpec
@@ -17,52 +17,76 @@ from sigtool.model import MetaGraph, SavedModelInfo, Signature, TensorSpec
 _SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "dim"}
 
 
-def show_table(info: SavedModelInfo) -> Group:
-    parts: list = []
-    for mg in info.meta_graphs:
-        parts.append(_meta_graph_header(info, mg))
+@dataclass(frozen=True)
+class Span:
+    text: str
+    style: str = ""
+
+
+@dataclass(frozen=True)
+class Grid:
+    """Columns of cells, with a header row; cells are Spans."""
+
+    columns: tuple[str, ...]
+    rows: list[tuple[Span, ...]] = field(default_factory=list)
+
+    def add(self, *cells: str | Span) -> None:
+        self.rows.append(tuple(c if isinstance(c, Span) else Span(c) for c in cells))
+
+
+@dataclass
+class Layout:
+    """Blocks to print one under the other: (indent, a line of Spans or a Grid)."""
+
+    blocks: list[tuple[int, tuple[Span, ...] | Grid]] = field(default_factory=list)
+
+    def line(self, *spans: str | Span, indent: int = 0) -> None:
+        self.blocks.append((indent, tuple(s if isinstance(s, Span) else Span(s) for s in spans)))
+
+    def grid(self, grid: Grid, indent: int = 0) -> None:
+        self.blocks.append((indent, grid))
+
+
+# --- show ----------------------------------------------------------------------------
+
+
+def show_table(info: SavedModelInfo) -> Layout:
+    out = Layout()
+    for index, mg in enumerate(info.meta_graphs):
+        if index:
+            out.line()
+        _meta_graph_header(out, info, mg)
         if not mg.signatures:
-            parts.append(Text("  (no signatures)", style="dim"))
+            out.line(Span("(no signatures)", "dim"), indent=2)
         for sig in mg.signatures:
-            parts += [Text(""), Padding(_signature_table(sig), (0, 0, 0, 2))]
+            out.line()
+            _signature(out, sig)
         if mg.ops is not None:
-            parts += [Text(""), Text(f"  ops ({len(mg.ops)}): " + (", ".join(mg.ops) or "none"))]
+            out.line()
+            out.line(f"ops ({len(mg.ops)}): " + (", ".join(mg.ops) or "none"), indent=2)
         if mg.functions:
-            parts += [Text(""), Padding(_functions_table(mg), (0, 0, 0, 2))]
-        parts.append(Text(""))
-    return Group(*parts[:-1])
+            out.line()
+            out.grid(_functions_grid(mg), indent=2)
+    return out
 
 
-def _meta_graph_header(info: SavedModelInfo, mg: MetaGraph) -> Text:
+def _meta_graph_header(out: Layout, info: SavedModelInfo, mg: MetaGraph) -> None:
     tags = ",".join(mg.tags) if mg.tags else "(no tags)"
     written = f"TF {mg.tensorflow_version}" if mg.tensorflow_version else "TF version not recorded"
     kind = "legacy SessionBundle" if info.legacy else "TF2 object graph" if mg.has_object_graph else "TF1 graph"
-    text = Text()
-    text.append("MetaGraph ", style="bold")
-    text.append(tags, style="bold cyan")  # Text.append never parses markup
-    text.append(f"  ({written}, {kind})")
-    return text
+    out.line(Span("MetaGraph ", "bold"), Span(tags, "bold cyan"), f"  ({written}, {kind})")
 
 
-def _signature_table(sig: Signature) -> Group:
-    method = sig.method_name or "(no method name)"
-    title = Text.assemble((sig.key, "bold green"), "  ", (method, "dim"))  # Text: keys are never markup
-    table = _table("", "key", "dtype", "shape", "tensor")
+def _signature(out: Layout, sig: Signature) -> None:
+    out.line(Span(sig.key, "bold green"), "  ", Span(sig.method_name or "(no method name)", "dim"), indent=2)
+    grid = Grid(("", "key", "dtype", "shape", "tensor"))
     for io, specs in (("in", sig.inputs), ("out", sig.outputs)):
         if not specs:
-            table.add_row(io, Text("(none)", style="dim"), "", "", "")
+            grid.add(io, Span("(none)", "dim"), "", "", "")
         for t in specs:
             for key, spec in _rows(t):
-                table.add_row(*map(Text, (io, key, spec.dtype, shape_text(spec), tensor_text(spec))))
-    return Group(title, table)
-
-
-def _table(*columns: str) -> Table:
-    """A borderless table whose cells wrap long names onto more lines rather than cutting them."""
-    table = Table(box=None, pad_edge=False, header_style="dim")
-    for name in columns:
-        table.add_column(name, overflow="fold")
-    return table
+                grid.add(io, key, spec.dtype, shape_text(spec), tensor_text(spec))
+    out.grid(grid, indent=2)
 
 
 def _rows(t: TensorSpec):
@@ -96,49 +120,58 @@ def tensor_text(t: TensorSpec) -> str:
     return t.name or "(no tensor name)"
 
 
-def _functions_table(mg: MetaGraph) -> Table:
-    table = _table("function", "concrete signature")
+def _functions_grid(mg: MetaGraph) -> Grid:
+    grid = Grid(("function", "concrete signature"))
     for fn in mg.functions or ():
         if not fn.concrete_functions:
-            table.add_row(Text(fn.name), Text("(not traced)", style="dim"))
+            grid.add(fn.name, Span("(not traced)", "dim"))
         for cf in fn.concrete_functions:
             args = [smcli.py_repr(a) for a in cf.args]
             if cf.kwargs is not None and cf.kwargs.items:
                 args += [f"{k}={smcli.py_repr(v)}" for k, v in zip(cf.kwargs.keys, cf.kwargs.items)]
-            table.add_row(Text(fn.name), Text("(" + ", ".join(args) + ")"))
-    return table
+            grid.add(fn.name, "(" + ", ".join(args) + ")")
+    return grid
 
 
-def findings_table(reports) -> Group:
-    parts: list = []
-    for report in reports:
-        label = report.path + (f" (version {report.version})" if report.version else "")
-        parts.append(Text(label, style="bold"))
+# --- check and run --------------------------------------------------------------------
+
+
+def findings_table(reports) -> Layout:
+    out = Layout()
+    for index, report in enumerate(reports):
+        if index:
+            out.line()
+        out.line(Span(report.path + (f" (version {report.version})" if report.version else ""), "bold"))
         if not report.findings:
-            parts += [Text("  no findings", style="green"), Text("")]
+            out.line(Span("no findings", "green"), indent=2)
             continue
-        table = _table("rule", "severity", "where", "message")
+        grid = Grid(("rule", "severity", "where", "message"))
         for f in report.findings:
             severity = f.severity.value
-            table.add_row(Text(f.rule), Text(severity, style=_SEVERITY_STYLE[severity]), Text(f.where or "-"), Text(f.message))
-        parts += [Padding(table, (0, 0, 0, 2)), Text("")]
-    return Group(*parts[:-1])
+            grid.add(f.rule, Span(severity, _SEVERITY_STYLE[severity]), f.where or "-", f.message)
+        out.grid(grid, indent=2)
+    return out
 
 
-def rules_table(rules) -> Table:
-    table = _table("rule", "severity", "summary")
+def rules_table(rules) -> Layout:
+    grid = Grid(("rule", "severity", "summary"))
     for r in rules:
-        table.add_row(Text(r.id), Text(r.severity.value, style=_SEVERITY_STYLE[r.severity.value]), Text(r.summary))
-    return table
+        grid.add(r.id, Span(r.severity.value, _SEVERITY_STYLE[r.severity.value]), r.summary)
+    out = Layout()
+    out.grid(grid)
+    return out
 
 
-def outputs_table(sig: Signature, outputs) -> Group:
+def outputs_table(sig: Signature, outputs) -> Layout:
     """run's summary: each output's dtype, shape and first values."""
-    table = _table("output", "dtype", "shape", "values")
+    out = Layout()
+    out.line(Span(sig.key, "bold green"), "  ", Span(sig.method_name or "(no method name)", "dim"))
+    grid = Grid(("output", "dtype", "shape", "values"))
     for key in sorted(outputs):
         t = outputs[key]
-        table.add_row(Text(key), Text(t.dtype), Text(str(list(t.shape))), Text(_preview(t)))
-    return Group(Text.assemble((sig.key, "bold green"), "  ", (sig.method_name or "(no method name)", "dim")), table)
+        grid.add(key, t.dtype, str(list(t.shape)), _preview(t))
+    out.grid(grid)
+    return out
 
 
 def _preview(t, limit: int = 8) -> str:
@@ -153,3 +186,50 @@ def _preview(t, limit: int = 8) -> str:
     values = [show(v) for v in t.values[:limit]]
     more = f" … ({len(t.values)} values)" if len(t.values) > limit else ""
     return ", ".join(values) + more
+
+
+# --- printing a Layout ----------------------------------------------------------------
+
+
+def plain_text(layout: Layout) -> str:
+    """Aligned plain text, as wide as the content: no colours, no terminal width, no trailing spaces."""
+    lines = []
+    for indent, block in layout.blocks:
+        pad = " " * indent
+        if isinstance(block, Grid):
+            table = [tuple(Span(c) for c in block.columns), *block.rows]
+            widths = [max(_cells(row[i].text) for row in table) for i in range(len(block.columns))]
+            for row in table:
+                cells = [c.text + " " * (w - _cells(c.text)) for c, w in zip(row, widths)]
+                lines.append((pad + "  ".join(cells)).rstrip())
+        else:
+            lines.append((pad + "".join(s.text for s in block)).rstrip())
+    return "".join(line + "\n" for line in lines)
+
+
+def _cells(text: str) -> int:
+    """Terminal cells a string takes: East Asian wide characters take two."""
+    if text.isascii():
+        return len(text)
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 0 if unicodedata.combining(ch) else 1 for ch in text)
+
+
+def rich_renderable(layout: Layout):
+    """The same Layout for a terminal: colours, and long cells folded at the terminal's width."""
+    from rich.console import Group
+    from rich.padding import Padding
+    from rich.table import Table
+    from rich.text import Text
+
+    parts = []
+    for indent, block in layout.blocks:
+        if isinstance(block, Grid):
+            table = Table(box=None, pad_edge=False, header_style="dim")
+            for name in block.columns:
+                table.add_column(name, overflow="fold")
+            for row in block.rows:
+                table.add_row(*(Text(c.text, style=c.style) for c in row))  # Text: names are never markup
+            parts.append(Padding(table, (0, 0, 0, indent)))
+        else:
+            parts.append(Text(" " * indent).append_text(Text.assemble(*((s.text, s.style) for s in block))))
+    return Group(*parts)

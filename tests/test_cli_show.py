@@ -226,3 +226,20 @@ def test_no_color_and_no_terminal_codes_when_piped():
     result = subprocess.run([sys.executable, "-m", "sigtool", "show", str(REAL / "saved_model_half_plus_two_cpu")], capture_output=True, text=True, env=env)
     assert result.returncode == 0
     assert "\x1b[" not in result.stdout
+
+
+def test_terminal_rendering_folds_long_names_and_colours():
+    from rich.console import Console
+
+    from sigtool import loader, tables
+
+    info = loader.load(str(REAL / "saved_model_half_plus_two_tf2_cpu"))
+    console = Console(force_terminal=True, width=50, color_system="standard", highlight=False)
+    with console.capture() as captured:
+        console.print(tables.rich_renderable(tables.show_table(info)))
+    screen = captured.get()
+    assert "\x1b[" in screen  # colours on a terminal
+    joined = "".join(screen.split())
+    for sig in info.meta_graphs[0].signatures:
+        for t in sig.inputs + sig.outputs:
+            assert t.name in joined  # folded onto more lines, never cut
