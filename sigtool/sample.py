@@ -101,7 +101,7 @@ def sample_request(mg: MetaGraph, signature: Signature, *, batch: int = 1, seed:
     for t in signature.inputs:
         if t.encoding not in ("name", ""):
             raise UsageError(f"cannot sample input {t.key!r} of {where}: it is a {t.encoding} tensor and TF Serving's "
-                             "REST API feeds only dense tensors (use gRPC, or --inputs)")
+                             "REST API feeds only dense tensors (call it over gRPC)")
     bad = [t for t in signature.inputs if t.dtype not in REST_DTYPES]
     if bad:
         listed = ", ".join(f"{t.key!r} ({t.dtype})" for t in bad)

@@ -199,3 +199,26 @@ def test_tensorflow_missing_is_one_line_exit_4():
     assert result.returncode == 4, result.stderr
     errors = [line for line in result.stderr.splitlines() if line.startswith("Error: ")]
     assert len(errors) == 1 and "pip install" in errors[0] and "Traceback" not in result.stderr
+
+
+# --- every malformed corpus input through run --sample --dry-run -------------------------------
+
+BAD = sorted(json.loads((CORPUS / "expected" / "INDEX.json").read_text())["bad"])
+
+
+@pytest.mark.parametrize("name", BAD)
+def test_bad_inputs_through_sample_dry_run(name, tmp_path):
+    facts = json.loads((CORPUS / "expected" / f"bad_{name}.json").read_text())
+    path = CORPUS / "bad" / name
+    if name == "empty_dir":
+        path = tmp_path / "empty_dir"
+        path.mkdir()
+    result = invoke("run", path, "--sample", "--dry-run")
+    assert "Traceback" not in result.stderr
+    readable = facts["read_saved_model"].get("ok") and facts.get("facts", {}).get("meta_graph_count", 0) > 0
+    if not readable:
+        assert_one_error_line(result, 3)
+    elif result.exit_code == 0:
+        assert "signature_name" in json.loads(result.stdout)
+    else:
+        assert_one_error_line(result, 2)  # a signature sample cannot be made for (composite input, no inputs...)
