@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from dataclasses import dataclass
 
 from sigtool import smcli
@@ -62,7 +63,18 @@ def show_json(info: SavedModelInfo, view: ShowView) -> str:
     del plain["files"]  # what check reads beside the model is not part of show
     for mg in plain["meta_graphs"]:
         del mg["graph"]
-    return json.dumps(plain, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    return json.dumps(_finite(plain), indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def _finite(value):
+    """Strict JSON: a NaN or infinite float (a function's default value) becomes "NaN", "Infinity", "-Infinity"."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
 
 
 # --- saved_model_cli text ------------------------------------------------------------------
