@@ -11,12 +11,12 @@ TESTS  ?=
 $(BIN)/sigtool: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e .
+	$(BIN)/python -m pip install --quiet --config-settings editable_mode=compat -e .
 	touch $@
 
 # Tests need TensorFlow (the oracle, and `run`), pytest, hypothesis, protoc.
 $(VENV)/.test-deps: $(BIN)/sigtool
-	$(BIN)/python -m pip install --quiet -e '.[run,test]'
+	$(BIN)/python -m pip install --quiet --config-settings editable_mode=compat -e '.[run,test]'
 	touch $@
 
 demo: $(BIN)/sigtool
