@@ -272,17 +272,46 @@ def functions(buf, ranges: Ranges) -> tuple[Function, ...]:
         return ()
     concrete = _map_entries(buf, concrete_entries, depth + 1)
     found = []
+    # Several children may name one function object (aliases): each object is decoded once, and the
+    # listing is bounded, since a small file could otherwise name one large signature thousands of times.
+    per_node: dict[int, tuple[tuple[ConcreteFunction, ...], int] | None] = {}
+    listed = 0
     for node_id, name in _children(buf, nodes[0], depth + 1):
         if not 0 <= node_id < len(nodes):
             continue
-        names = _function_names(buf, nodes[node_id], depth + 1)
-        if names is None:
+        if node_id not in per_node:
+            names = _function_names(buf, nodes[node_id], depth + 1)
+            if names is None:
+                per_node[node_id] = None
+            else:
+                signatures = tuple(
+                    _concrete(buf, n, concrete[n], depth + 2) for n in sorted(set(names)) if n in concrete
+                )
+                per_node[node_id] = signatures, sum(_values(cf.args) + _values((cf.kwargs,)) for cf in signatures)
+        if per_node[node_id] is None:
             continue
-        signatures = tuple(
-            _concrete(buf, n, concrete[n], depth + 2) for n in sorted(set(names)) if n in concrete
-        )
+        signatures, values = per_node[node_id]
+        listed += 1 + values
+        if listed > MAX_LISTED_VALUES:
+            raise TooLarge(
+                f"its functions' signatures would list over {MAX_LISTED_VALUES} values "
+                f"({len(found) + 1} functions so far), too many to show; show without --all lists the signatures"
+            )
         found.append(Function(name, signatures))
     return tuple(sorted(found, key=lambda fn: fn.name))
+
+
+# show --all lists every function of the root object with its signatures, aliases included.
+MAX_LISTED_VALUES = 50_000  # real models list a few thousand at most
+
+
+class TooLarge(wire.WireError):
+    """A listing larger than MAX_LISTED_VALUES."""
+
+
+def _values(values) -> int:
+    """How many StructValues these are, nested ones included."""
+    return sum(1 + _values(v.items) for v in values if v is not None)
 
 
 def _children(buf, node: wire.Field, depth: int) -> list[tuple[int, str]]:
@@ -331,6 +360,7 @@ def _concrete(buf, name: str, ranges: Ranges, depth: int) -> ConcreteFunction:
 
 _SCALARS = {1: "none", 11: "float", 12: "int", 13: "str", 14: "bool"}
 _CONTAINERS = {51: "list", 52: "tuple"}
+_STRUCT_WIRE_TYPES = {11: wire.I64, 12: wire.VARINT, 14: wire.VARINT, 32: wire.VARINT}  # the others are messages/strings
 
 
 def struct_value(buf, ranges: Ranges, depth: int) -> StructValue:
@@ -338,6 +368,8 @@ def struct_value(buf, ranges: Ranges, depth: int) -> StructValue:
     kind, kind_fields = 0, []
     for f in _fields(buf, ranges, depth):
         if f.number in _SCALARS or 31 <= f.number <= 35 or 51 <= f.number <= 56:
+            if f.wire_type != _STRUCT_WIRE_TYPES.get(f.number, wire.LEN):
+                continue  # protobuf reads a field of the wrong wire type as an unknown field
             if f.number != kind:
                 kind, kind_fields = f.number, []
             kind_fields.append(f)

@@ -20,6 +20,7 @@ from sigtool.model import ModelFiles, WarmupFile, WarmupRecord
 
 WARMUP = os.path.join("assets.extra", "tf_serving_warmup_requests")
 MAX_WARMUP_RECORDS = 1000
+MAX_LISTED = 10_000  # files listed under variables/, assets/ or assets.extra/: more than any model holds
 
 
 def read(located: Located) -> ModelFiles | None:
@@ -27,13 +28,19 @@ def read(located: Located) -> ModelFiles | None:
         return None
     root = located.file.parent
     variables = _listing(root / "variables") if (root / "variables").is_dir() else None
-    warmup_path = root / WARMUP
     return ModelFiles(
         variables=variables,
         assets=_listing(root / "assets"),
         assets_extra=_listing(root / "assets.extra"),
-        warmup=read_warmup(warmup_path) if warmup_path.is_file() else None,
+        warmup=_warmup(root / WARMUP),
     )
+
+
+def _warmup(path: Path) -> WarmupFile | None:
+    try:
+        return read_warmup(path) if path.is_file() else None
+    except OSError as e:  # unreadable file, or a directory on the way that cannot be searched
+        return WarmupFile(path=WARMUP, records=(), error=f"cannot read the file ({e.strerror or e})")
 
 
 def _listing(directory: Path) -> tuple[str, ...]:
@@ -44,7 +51,9 @@ def _listing(directory: Path) -> tuple[str, ...]:
     for dirpath, _dirs, names in os.walk(directory, followlinks=False):
         rel = os.path.relpath(dirpath, directory)
         found += [name if rel == "." else os.path.join(rel, name) for name in names]
-    return tuple(sorted(found))
+        if len(found) >= MAX_LISTED:  # assets/ linked to "/" must not walk the whole disk
+            break
+    return tuple(sorted(found)[:MAX_LISTED])
 
 
 # --- warmup records -------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from sigtool._proto import graph_pb2, manifest_pb2, meta_graph_pb2
 from sigtool.errors import LoadError
 from sigtool.loader import wire
 from sigtool.loader.dtypes import dtype_name
-from sigtool.loader.read import mapped, read_bytes
+from sigtool.loader.read import PROTOBUF_LIMIT, mapped, read_bytes
 from sigtool.model import CLASSIFY, DEFAULT_SIGNATURE, PREDICT, REGRESS, MetaGraph, Signature, TensorSpec, signature_order
 
 FROM_NAMED = "serving_default_from_named"
@@ -28,6 +28,11 @@ FROM_NAMED = "serving_default_from_named"
 def read(located, *, ops: bool, graph: bool) -> MetaGraph:
     """An export.meta: its MetaGraphDef read like a SavedModel's, with signatures from its manifest."""
     with mapped(located) as buf:
+        if len(buf) > PROTOBUF_LIMIT:
+            raise LoadError(
+                f"{located.display} is {len(buf)} bytes, over protobuf's 2 GiB limit; a legacy export is parsed "
+                "whole (no fast path): re-export the model as a SavedModel"
+            )
         data = bytes(buf)
     _, (mg,) = read_bytes(wire.length_delimited(2, data), located.display, ops=ops, functions=False, graph=graph)
     try:

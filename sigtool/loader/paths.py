@@ -35,7 +35,7 @@ def locate(path: str, version: str | None = None) -> Located:
     p = Path(path)
     if not os.path.lexists(p):
         raise LoadError(f"{path}: no such file or directory")
-    if not p.is_dir():
+    if not os.path.isdir(p):  # not Path.is_dir(): it raises where a link's target cannot be reached
         if version is not None:
             raise UsageError(f"--version needs a model base path (a directory of numbered versions), not the file {path}")
         return _locate_file(p, path)
@@ -89,7 +89,7 @@ def _locate_in_dir(p: Path, path: str) -> Located | None:
 def model_versions(path: str) -> list[str]:
     """The version directories of a model base path, lowest first; [] for anything else."""
     p = Path(path)
-    if not p.is_dir() or _locate_in_dir(p, path) is not None:
+    if not os.path.isdir(p) or _locate_in_dir(p, path) is not None:
         return []
     versions = _version_dirs(p)
     return [versions[v] for v in sorted(versions)]
@@ -112,7 +112,8 @@ def _locate_version(p: Path, path: str, versions: dict[int, str], wanted: str | 
     if wanted is None:
         number = max(versions)
     else:
-        if not re.fullmatch(r"\s*[+-]?\d+\s*", wanted) or int(wanted) not in versions:
+        digits = wanted.strip().lstrip("+-").lstrip("0")  # int() refuses over 4300 digits; no version has 20
+        if not re.fullmatch(r"\s*[+-]?\d+\s*", wanted) or len(digits) > 19 or int(wanted) not in versions:
             valid = ", ".join(versions[v] for v in sorted(versions))
             raise UsageError(f"version {wanted} not found under {path}; versions: {valid}")
         number = int(wanted)
@@ -120,9 +121,9 @@ def _locate_version(p: Path, path: str, versions: dict[int, str], wanted: str | 
     others = tuple(versions[v] for v in sorted(versions) if v != number)
     sub = p / chosen
     display = os.path.join(path, chosen)
-    found = _locate_in_dir(sub, display) if sub.is_dir() else None
+    found = _locate_in_dir(sub, display) if os.path.isdir(sub) else None
     if found is None:
-        reason = _why_not_a_model(sub) if sub.is_dir() else "is not a directory"
+        reason = _why_not_a_model(sub) if os.path.isdir(sub) else "is not a directory"
         raise LoadError(f"{display} (version {number} of model base path {path}): {reason}")
     how = "requested" if wanted is not None else "the highest, as TF Serving loads by default"
     note = f"{path} is a model base path: using version {chosen} ({how})"

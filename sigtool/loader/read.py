@@ -11,6 +11,7 @@ from __future__ import annotations
 import errno
 import mmap
 import os
+import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -20,6 +21,9 @@ from sigtool.loader import decode, wire
 from sigtool.loader.paths import PB, Located
 from sigtool.model import Graph, MetaGraph
 
+# The largest message protobuf parses (2 GiB - 1); files that must be parsed whole may not be larger.
+PROTOBUF_LIMIT = 2**31 - 1
+
 # SavedModel field numbers.
 _SM_SCHEMA_VERSION, _SM_META_GRAPHS = 1, 2
 
@@ -28,11 +32,14 @@ _SM_SCHEMA_VERSION, _SM_META_GRAPHS = 1, 2
 def mapped(located: Located) -> Iterator[memoryview | bytes]:
     """The file's bytes, memory-mapped so that skipped fields are never read from disk."""
     try:
-        fd = os.open(located.file, os.O_RDONLY)
+        fd = os.open(located.file, os.O_RDONLY | os.O_NONBLOCK)  # a FIFO must not block until a writer comes
     except OSError as e:
         raise LoadError(_open_error(located.display, e)) from None
     try:
-        size = os.fstat(fd).st_size
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise LoadError(_not_regular(located.display, st.st_mode))
+        size = st.st_size
         if size == 0:
             yield b""
             return
@@ -42,6 +49,13 @@ def mapped(located: Located) -> Iterator[memoryview | bytes]:
         raise LoadError(_open_error(located.display, e)) from None
     finally:
         os.close(fd)
+
+
+def _not_regular(display: str, mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return f"{display} is a directory, not a file; the SavedModel file must be a regular file"
+    kind = "a FIFO" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode) else "a device"
+    return f"{display} is {kind}, not a regular file; the SavedModel file must be a regular file"
 
 
 def _open_error(display: str, e: OSError) -> str:
@@ -88,6 +102,8 @@ def read_bytes(buf, display: str, *, ops: bool, functions: bool, graph: bool) ->
                 collection_keys=parts.collection_keys,
                 has_saver=parts.has_saver,
             )
+        except decode.TooLarge as e:
+            raise LoadError(f"{display}: MetaGraph #{index + 1}: {e}") from None
         except decode.TooDeep:
             raise LoadError(f"{where} nests messages deeper than protobuf's limit of 100, which TensorFlow also rejects") from None
         except wire.WireError as e:
@@ -165,6 +181,11 @@ def read_pbtxt(located: Located, *, ops: bool, functions: bool, graph: bool) -> 
     from sigtool._proto import saved_model_pb2
 
     with mapped(located) as buf:
+        if len(buf) > PROTOBUF_LIMIT:
+            raise LoadError(
+                f"{located.display} is {_size(len(buf))}: text SavedModels over 2 GiB are not read, as the text "
+                f"must be parsed whole in memory (no fast path); convert it to a binary {PB}"
+            )
         raw = bytes(buf)
     try:
         text = raw.decode("utf-8")
@@ -175,7 +196,7 @@ def read_pbtxt(located: Located, *, ops: bool, functions: bool, graph: bool) -> 
     model = saved_model_pb2.SavedModel()
     try:
         text_format.Parse(text, model, allow_unknown_extension=False)
-    except text_format.ParseError as e:
+    except (text_format.ParseError, ValueError) as e:  # ValueError: a number out of its field's range
         message = str(e).replace("sigtool.tf.", "tensorflow.")  # name TF's schema, not our copy of it
         raise LoadError(f"{located.display} is not a valid text SavedModel: {message}") from None
     except RecursionError:

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 VARINT, I64, LEN, SGROUP, EGROUP, I32 = 0, 1, 2, 3, 4, 5
+_UINT64 = (1 << 64) - 1
 
 
 class WireError(ValueError):
@@ -37,7 +38,7 @@ def read_varint(buf, pos: int, end: int) -> tuple[int, int]:
         pos += 1
         result |= (byte & 0x7F) << shift
         if not byte & 0x80:
-            return result, pos
+            return result & _UINT64, pos  # bits past 64 are dropped, as protobuf drops them
         shift += 7
         if shift >= 70:
             raise WireError("varint longer than 10 bytes")
