@@ -18,7 +18,7 @@ EXIT_CODES = "\n".join(
         "\b",
         "Exit codes:",
         "  0  success (check: no errors; warnings allowed unless --strict)",
-        "  1  check found errors (or warnings, with --strict)",
+        "  1  check found errors (or warnings, with --strict); run refused a model with unsafe ops",
         "  2  usage error: bad option, unknown tag-set, signature key or version, bad input",
         "  3  the model could not be read: missing, corrupt, unsupported format",
         "  4  run: TensorFlow is not installed",

@@ -332,3 +332,10 @@ def test_check_never_imports_tensorflow():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.stdout.strip().endswith("clean"), result.stderr
+
+
+def test_readme_lists_the_rules_as_check_does():
+    from conftest import REPO
+
+    listing = invoke("check", "--list-rules").stdout
+    assert "```text\n" + listing + "```" in (REPO / "README.md").read_text()
