@@ -339,3 +339,49 @@ def test_readme_lists_the_rules_as_check_does():
 
     listing = invoke("check", "--list-rules").stdout
     assert "```text\n" + listing + "```" in (REPO / "README.md").read_text()
+
+
+# --- several MetaGraphs, format notes -----------------------------------------------------------
+
+
+def test_several_meta_graphs_note_which_are_not_served():
+    info = load(str(GEN / "tf1_multi_metagraph"), graph=True)
+    assert sorted(f.where for f in found(info, "SERVE008")) == ["serve,gpu", "train"]
+    assert not found(load(str(REAL / "saved_model_counter"), graph=True), "SERVE008")
+
+
+def test_format_notes_on_hand_built_models():
+    sig = Signature("serving_default", PREDICT, (spec("x"),), (spec("y"),))
+    mg = MetaGraph(("serve",), (sig,), tensorflow_version="2.21.0", stripped_default_attrs=True)
+    info = model(meta_graphs=(mg,), schema_version=7, format="saved_model_pbtxt")
+    assert [f.message for f in found(info, "FMT001")] == ["written by TensorFlow 2.21.0"]
+    assert found(info, "FMT002")[0].severity is Severity.INFO
+    assert "7" in found(info, "FMT003")[0].message and found(info, "FMT003")[0].severity is Severity.WARNING
+    assert "text format" in found(info, "FMT004")[0].message
+    clean = model(sig)
+    assert not found(clean, "FMT002") and not found(clean, "FMT003") and not found(clean, "FMT004")
+
+
+def test_format_notes_on_the_corpus():
+    assert "1.14.0" in found(load(str(REAL / "saved_model_half_plus_two_cpu"), graph=True), "FMT001")[0].message
+    assert found(load(str(CORPUS / "bad" / "schema_version_99"), graph=True), "FMT003")
+    assert found(load(str(GEN / "tf1_pbtxt"), graph=True), "FMT004")
+    assert found(load(str(GEN / "tf1_composite_tensors"), graph=True), "FMT002")
+
+
+def test_every_rule_has_a_test():
+    from conftest import REPO
+
+    text = "".join(p.read_text() for p in (REPO / "tests").glob("test_checks*.py"))
+    untested = [rule_id for rule_id in checks.RULES if f'"{rule_id}"' not in text]
+    assert not untested
+
+
+def test_version_directory_note():
+    sig = Signature("serving_default", PREDICT, (spec("x"),), (spec("y"),))
+    loose = model(sig, version=None, source="exports/my_model/saved_model.pb")
+    [f] = found(loose, "SERVE005")
+    assert f.severity is Severity.INFO and "BASE/1/" in f.message
+    assert not found(model(sig, version=None, source="m/7/saved_model.pb"), "SERVE005")
+    assert not found(load(str(REAL / "saved_model_counter"), graph=True), "SERVE005")  # a model base path
+    assert found(load(str(GEN / "tf1_pbtxt"), graph=True), "SERVE005")

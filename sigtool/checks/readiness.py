@@ -169,3 +169,21 @@ def not_legacy_bundle(info, options):
             "legacy SessionBundle export: current Serving refuses it; load it with TF 1.x and re-export with "
             "tf.compat.v1.saved_model.Builder (or convert with TF <= 1.15's bundle shim), then drop export.meta"
         )
+
+
+@rule("SERVE008", Severity.INFO)
+def one_meta_graph_served(info, options):
+    """With several MetaGraphs, Serving loads only the one whose tags match --saved_model_tags.
+
+    The others (e.g. {serve, gpu} or {train}) are never served unless the
+    server is started with their exact tag-set; their signatures are not reachable.
+    """
+    if len(info.meta_graphs) < 2:
+        return
+    served = serve_meta_graph(info)
+    for mg in info.meta_graphs:
+        if mg is not served:
+            yield tags_of(mg), (
+                f"not served by default (Serving loads tags 'serve'); start it with "
+                f"--saved_model_tags={','.join(mg.tag_set)} to serve this MetaGraph instead"
+            )
