@@ -70,6 +70,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from itertools import chain
 
+from sigtool import wire
 from sigtool.errors import RunError, UsageError
 from sigtool.model import DEFAULT_SIGNATURE, REGRESS, Signature, TensorSpec
 
@@ -994,31 +995,17 @@ def _pick_signature(signature, name: str | None, method: str) -> Signature:
 # ---------------------------------------------------------------- tf.Example wire format
 
 
-def _varint(n: int) -> bytes:
-    n &= 0xFFFFFFFFFFFFFFFF  # int64 as two's complement: negatives take 10 bytes
-    out = bytearray()
-    while n > 0x7F:
-        out.append(n & 0x7F | 0x80)
-        n >>= 7
-    out.append(n)
-    return bytes(out)
-
-
-def _field(number: int, payload: bytes) -> bytes:
-    """A length-delimited field (wire type 2)."""
-    return _varint(number << 3 | 2) + _varint(len(payload)) + payload
-
-
 def _encode_feature(feature: Feature) -> bytes:
     # Feature: oneof kind { BytesList bytes_list = 1; FloatList float_list = 2; Int64List int64_list = 3; }
     # each list: value = 1 (bytes repeated; float and int64 packed, written only when non-empty)
+    field = wire.length_delimited
     values = feature.values
     if feature.kind == "bytes_list":
-        return _field(1, b"".join(_field(1, v) for v in values))
+        return field(1, b"".join(field(1, v) for v in values))
     if feature.kind == "float_list":
-        return _field(2, _field(1, struct.pack(f"<{len(values)}f", *values)) if values else b"")
+        return field(2, field(1, struct.pack(f"<{len(values)}f", *values)) if values else b"")
     if feature.kind == "int64_list":
-        return _field(3, _field(1, b"".join(_varint(v) for v in values)) if values else b"")
+        return field(3, field(1, b"".join(wire.encode_varint(v) for v in values)) if values else b"")
     return b""
 
 
@@ -1030,8 +1017,9 @@ def encode_example(features: Mapping[str, Feature]) -> bytes:
     """
     if not features:
         return b""
+    field = wire.length_delimited
     entries = sorted((_utf8(k), f) for k, f in features.items())
-    return _field(1, b"".join(_field(1, _field(1, k) + _field(2, _encode_feature(f))) for k, f in entries))
+    return field(1, b"".join(field(1, field(1, k) + field(2, _encode_feature(f))) for k, f in entries))
 
 
 def build_examples(request: ExamplesRequest) -> list[bytes]:

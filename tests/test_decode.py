@@ -11,7 +11,8 @@ import pytest
 
 from sigtool._proto import meta_graph_pb2, saved_model_pb2, struct_pb2, types_pb2
 from sigtool.errors import LoadError
-from sigtool.loader import decode, read, wire
+from sigtool import wire
+from sigtool.loader import decode, read
 from sigtool.loader.dtypes import DATA_TYPES, TYPE_SPEC_CLASSES
 
 

@@ -1,7 +1,6 @@
 """From what the user typed to a SavedModelInfo: the only package that decodes protobuf.
 
     paths    what the user typed -> the one file to read
-    wire     walking the protobuf wire format without decoding
     read     files -> MetaGraphs, decoding only what a command needs (the fast path)
     decode   the MetaGraphDef parts show needs, straight from the wire (no protobuf import)
     graph    nodes and function library, for check (protobuf for small nodes)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import struct
 
-from sigtool.loader import wire
+from sigtool import wire
 from sigtool.loader.dtypes import dtype_name, type_spec_class_name
 from sigtool.model import (
     AssetFile,

@@ -8,7 +8,7 @@ keeps only its dtype and size, so memory stays flat on gigabyte graphs.
 from __future__ import annotations
 
 from sigtool._proto import attr_value_pb2, node_def_pb2, op_def_pb2
-from sigtool.loader import wire
+from sigtool import wire
 from sigtool.loader.dtypes import dtype_name
 from sigtool.model import Arg, Attr, FunctionGraph, Graph, Node
 

@@ -17,7 +17,7 @@ from google.protobuf import message as pb_message
 
 from sigtool._proto import graph_pb2, manifest_pb2, meta_graph_pb2
 from sigtool.errors import LoadError
-from sigtool.loader import wire
+from sigtool import wire
 from sigtool.loader.dtypes import dtype_name
 from sigtool.loader.read import PROTOBUF_LIMIT, mapped, read_bytes
 from sigtool.model import CLASSIFY, DEFAULT_SIGNATURE, PREDICT, REGRESS, MetaGraph, Signature, TensorSpec, signature_order

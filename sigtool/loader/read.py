@@ -17,7 +17,8 @@ from contextlib import contextmanager
 from dataclasses import replace
 
 from sigtool.errors import LoadError
-from sigtool.loader import decode, wire
+from sigtool import wire
+from sigtool.loader import decode
 from sigtool.loader.paths import PB, Located
 from sigtool.model import Graph, MetaGraph
 

@@ -1,4 +1,4 @@
-"""Walk the protobuf wire format of a buffer without decoding it.
+"""The protobuf wire format by hand: walk a buffer without decoding it, and write the few fields sigtool writes.
 
 The fast path of the loader uses this to find the few fields a command needs
 inside a large saved_model.pb and to skip the rest (graph constants can be
@@ -99,15 +99,13 @@ def text(buf, f: Field) -> str:
 
 
 def encode_varint(value: int) -> bytes:
+    value &= _UINT64  # an int64 as two's complement: negatives take 10 bytes
     out = bytearray()
-    while True:
-        byte = value & 0x7F
+    while value > 0x7F:
+        out.append(value & 0x7F | 0x80)
         value >>= 7
-        if value:
-            out.append(byte | 0x80)
-        else:
-            out.append(byte)
-            return bytes(out)
+    out.append(value)
+    return bytes(out)
 
 
 def length_delimited(number: int, payload: bytes) -> bytes:
