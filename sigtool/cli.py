@@ -273,11 +273,11 @@ def run(model, tag_set, signature, model_version, input_json, input_files, sampl
 
         from sigtool import sample as sampler
 
-        body = json.dumps(sampler.sample_request(mg, mg.signature(signature or DEFAULT_SIGNATURE), batch=batch, seed=seed))
+        body = sampler.sample_request(mg, mg.signature(signature or DEFAULT_SIGNATURE), batch=batch, seed=seed)
         if dry_run:
-            emit(json.dumps(json.loads(body), indent=2) + "\n")
+            emit(json.dumps(body, indent=2) + "\n")
             return
-        input_json = body
+        input_json = json.dumps(body)
     if input_json is not None:
         chosen = mg.signature(signature) if signature else signatures
         request = serving_json.parse_request(read_input_json(input_json), chosen, method=method, check_shapes=strict_shapes)
