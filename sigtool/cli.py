@@ -11,7 +11,7 @@ import click
 
 from sigtool import __version__, loader, render
 from sigtool.errors import ExitCode, SigtoolError, UnsafeModel, UsageError
-from sigtool.model import DEFAULT_SIGNATURE, SERVE_TAG, SavedModelInfo
+from sigtool.model import DEFAULT_SIGNATURE, SavedModelInfo
 
 EXIT_CODES = "\n".join(
     [
@@ -307,9 +307,8 @@ def _run_meta_graph(info, tags):
     """The MetaGraph to run: --tag-set, else the one tagged exactly serve, else the only one."""
     if tags is not None:
         return info.meta_graph(tags)
-    serve = [mg for mg in info.meta_graphs if set(mg.tags) == {SERVE_TAG}]
-    if serve:
-        return serve[0]
+    if info.served_meta_graph is not None:
+        return info.served_meta_graph
     if len(info.meta_graphs) == 1:
         return info.meta_graphs[0]
     valid = "; ".join(sorted({",".join(mg.tag_set) for mg in info.meta_graphs}))

@@ -250,6 +250,11 @@ class SavedModelInfo:
     def legacy(self) -> bool:
         return self.format == "session_bundle"
 
+    @property
+    def served_meta_graph(self) -> MetaGraph | None:
+        """The MetaGraph TF Serving loads by default: tags exactly {serve}."""
+        return next((mg for mg in self.meta_graphs if set(mg.tags) == {SERVE_TAG}), None)
+
     def meta_graph(self, tags: tuple[str, ...] | list[str]) -> MetaGraph:
         """The MetaGraph whose tags equal `tags` as a set (the first one, as TF picks)."""
         wanted = set(tags)

@@ -9,7 +9,6 @@ run is compared with the record made through that same path.
 from __future__ import annotations
 
 import base64
-import json
 import math
 import os
 import subprocess
@@ -22,7 +21,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # as runner sets it; this mo
 tf = pytest.importorskip("tensorflow")
 np = pytest.importorskip("numpy")
 
-from conftest import CORPUS, REPO
+from conftest import CORPUS, REPO, corpus_model_dirs
 
 from sigtool import loader, runner
 from sigtool.errors import ExitCode, RunError, TensorFlowMissing, UsageError
@@ -32,15 +31,6 @@ RTOL, ATOL = 1e-5, 1e-6
 
 
 # ---------------------------------------------------------------- the corpus's recorded runs
-
-
-def _dirs() -> list[tuple[str, dict]]:
-    found = []
-    for path in sorted((CORPUS / "expected").glob("*.json")):
-        data = json.loads(path.read_text())
-        if data.get("kind") == "model":
-            found += sorted(data["dirs"].items())
-    return found
 
 
 def _is_tf2(facts: dict, tag_set: str) -> bool:
@@ -59,7 +49,7 @@ def _recorded_runs():
     models' `runs` also go through the TF1 session path (tf2=False), id suffix ":tf1-session".
     """
     cases, seen = [], {}
-    for rel, facts in _dirs():
+    for rel, facts in corpus_model_dirs():
         tf2_api = facts.get("runs_tf2_api") or []
         chosen = [(run, False, "") for run in facts.get("runs", []) if not _is_tf2(facts, run["tag_set"])]
         chosen += [(run, True, "") for run in tf2_api or [r for r in facts.get("runs", []) if _is_tf2(facts, r["tag_set"])]]

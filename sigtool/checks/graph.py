@@ -340,30 +340,13 @@ def tensor_dtype_agrees(info, options):
             actual = output_dtype(node, parsed[1], graph)
             if not actual or _base(actual) == _base(declared):
                 continue
-            if io == "inputs" and node.op in _PLACEHOLDERS:
-                yield (
-                    place,
-                    (
-                        f"TensorInfo{' ' + label if label else ''} says {declared} but placeholder {name} is {actual}; "
-                        f"clients will send the wrong type: fix the TensorInfo dtype"
-                    ),
-                )
-            elif io == "inputs":
-                yield (
-                    place,
-                    (
-                        f"TensorInfo{' ' + label if label else ''} says {declared} but {name} ({node.op}) is {actual}; "
-                        f"clients will send the wrong type: fix the TensorInfo dtype"
-                    ),
-                )
-            else:
-                yield (
-                    place,
-                    (
-                        f"TensorInfo{' ' + label if label else ''} says {declared} but {name} ({node.op}) produces "
-                        f"{actual}; clients will decode the wrong type: fix the TensorInfo dtype"
-                    ),
-                )
+            what = f"placeholder {name}" if io == "inputs" and node.op in _PLACEHOLDERS else f"{name} ({node.op})"
+            verb, effect = ("is", "send") if io == "inputs" else ("produces", "decode")
+            yield (
+                place,
+                f"TensorInfo{' ' + label if label else ''} says {declared} but {what} {verb} {actual}; "
+                f"clients will {effect} the wrong type: fix the TensorInfo dtype",
+            )
 
 
 @rule("GRAPH003", Severity.WARNING)

@@ -6,16 +6,11 @@ import os
 import re
 
 from sigtool.checks.rules import Severity, rule, tags_of, where
-from sigtool.model import DEFAULT_SIGNATURE, SERVE_TAG
+from sigtool.model import DEFAULT_SIGNATURE
 
 # Ops that create variables; a graph holding one needs a checkpoint in variables/.
 _VARIABLE_OPS = {"VariableV2", "Variable", "VarHandleOp", "AutoReloadVariable", "_VarHandlesOp"}
 _SHARD = re.compile(r"variables\.data-(\d+)-of-(\d+)$")
-
-
-def serve_meta_graph(info):
-    """The MetaGraph Serving loads by default: tags exactly {serve}."""
-    return next((mg for mg in info.meta_graphs if set(mg.tags) == {SERVE_TAG}), None)
 
 
 @rule("SERVE001", Severity.ERROR)
@@ -26,7 +21,7 @@ def serve_tag_set_present(info, options):
     tagged {serve, gpu} is not found unless the server is started with those
     tags.
     """
-    if info.legacy or serve_meta_graph(info) is not None:
+    if info.legacy or info.served_meta_graph is not None:
         return
     tag_sets = sorted({",".join(mg.tag_set) for mg in info.meta_graphs})
     hint = f"; start Serving with --saved_model_tags={tag_sets[0]}" if len(tag_sets) == 1 else ""
@@ -40,7 +35,7 @@ def serving_default_present(info, options):
     Requests without a signature name use serving_default, and Serving has no
     fallback to "the only signature": clients must then always name one.
     """
-    mg = serve_meta_graph(info)
+    mg = info.served_meta_graph
     if mg is None or any(s.key == DEFAULT_SIGNATURE for s in mg.signatures):
         return
     keys = ", ".join(s.key for s in mg.signatures if not s.internal) or "none"
@@ -133,7 +128,7 @@ def warmup_requests_valid(info, options):
         yield warmup.path, f"{warmup.error}; Serving fails the load (it must be a TFRecord of PredictionLog)"
     if warmup.more_than_limit:
         yield warmup.path, "more than 1000 records; Serving fails the load after the 1001st"
-    mg = serve_meta_graph(info) or (info.meta_graphs[0] if info.meta_graphs else None)
+    mg = info.served_meta_graph or (info.meta_graphs[0] if info.meta_graphs else None)
     if mg is None:
         return
     signatures = {s.key: s for s in mg.signatures}
@@ -180,7 +175,7 @@ def one_meta_graph_served(info, options):
     """
     if len(info.meta_graphs) < 2:
         return
-    served = serve_meta_graph(info)
+    served = info.served_meta_graph
     for mg in info.meta_graphs:
         if mg is not served:
             yield tags_of(mg), (
