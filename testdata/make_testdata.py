@@ -2,7 +2,7 @@
 """Build sigtool's test SavedModels from protobuf messages, without TensorFlow.
 
 This script is the source of truth for testdata/: every case below is built
-from sigtool's own generated protobuf classes (sigtool._proto) and written with
+from sigtool's own protobuf classes (sigtool._proto) and written with
 SerializeToString(deterministic=True), so the bytes are the same on every run.
 The bytes are committed only so that tests need no generator at run time;
 tests/test_testdata.py checks that they still match this script.
@@ -38,7 +38,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))  # this checkout's sigtool._proto, whatever the current directory
 
-from google.protobuf import any_pb2, text_format
+from google.protobuf import text_format
 
 from sigtool._proto import (
     attr_value_pb2,
@@ -358,11 +358,11 @@ def legacy_export() -> meta_graph_pb2.MetaGraphDef:
     regress = signatures.named_signatures["regress"].regression_signature
     regress.input.tensor_name = "tf_example:0"
     regress.output.tensor_name = "y:0"
-    packed = any_pb2.Any(
+    # add(), not append(any_pb2.Any(...)): our Any lives in sigtool._proto's private pool.
+    mg.collection_def["serving_signatures"].any_list.value.add(
         type_url="type.googleapis.com/tensorflow.serving.Signatures",
         value=signatures.SerializeToString(deterministic=True),
     )
-    mg.collection_def["serving_signatures"].any_list.value.append(packed)
     return mg
 
 

@@ -1,37 +1,39 @@
-"""sigtool's own .proto schema (protos/, generated into sigtool/_proto/) is
-wire-compatible with TensorFlow's, TensorFlow Serving's and the legacy
-SessionBundle manifest's, and the generated code is current.
+"""sigtool's own .proto schema (protos/, compiled into the descriptor set
+sigtool/_proto/descriptors.binpb) is wire-compatible with TensorFlow's,
+TensorFlow Serving's and the legacy SessionBundle manifest's, the committed
+descriptor set is current, and the classes built from it live in a private
+pool that never meets TensorFlow's.
 
 * TensorFlow messages and enums are compared with TensorFlow's own descriptors
   (needs TensorFlow; skipped without it).
 * TensorFlow Serving and manifest messages are compared with the fact tables
   below (tensorflow-serving-api is not needed).
-* Real SavedModels, legacy exports and warmup files from ../shared/corpus are
-  parsed with our classes: nothing may be unknown, and TensorFlow must read our
+* The SavedModels, text model and legacy export under testdata/ are parsed
+  with our classes: nothing may be unknown, and TensorFlow must read our
   re-serialization as it reads the original.
 """
 
 from __future__ import annotations
 
 import importlib
-import json
 import os
-import struct
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from google.protobuf import descriptor_pb2, json_format, text_format
+from google.protobuf import descriptor_pb2, descriptor_pool, text_format
 from google.protobuf.descriptor import Descriptor, EnumDescriptor, FieldDescriptor
 from google.protobuf.message import Message
 from google.protobuf.unknown_fields import UnknownFieldSet
 
+import sigtool._proto
+
 ROOT = Path(__file__).resolve().parents[1]
 PROTO_DIR = ROOT / "protos" / "sigtool" / "_proto"
 GEN_DIR = ROOT / "sigtool" / "_proto"
-CORPUS = ROOT / ".." / "shared" / "corpus"
+TESTDATA = ROOT / "testdata"
 
 OUR_PREFIX = "sigtool.tf."
 # Our files whose messages live in package tensorflow.serving upstream. Every
@@ -98,10 +100,10 @@ PARTIAL_OK: frozenset[str] = frozenset()  # none: every message is transcribed w
 # --- our descriptors ---------------------------------------------------------
 
 
-# One generated module per .proto file (stale extra modules are caught by
-# test_generated_code_is_current, not imported here).
+# One X_pb2 module per .proto file, built from the committed descriptor set
+# (whose freshness test_descriptor_set_is_current checks).
 MODULE_NAMES = sorted(f"{p.stem}_pb2" for p in PROTO_DIR.glob("*.proto"))
-OUR_FILES = [importlib.import_module(f"sigtool._proto.{name}").DESCRIPTOR for name in MODULE_NAMES]
+OUR_FILES = [getattr(sigtool._proto, name).DESCRIPTOR for name in MODULE_NAMES]
 
 
 def _base(desc) -> str:
@@ -242,10 +244,11 @@ def _tf_message(pool, ours: Descriptor) -> Descriptor:
 
 
 def test_our_schema_is_in_its_own_package():
-    assert OUR_FILES, "no generated modules in sigtool/_proto"
+    assert OUR_FILES, "no .proto files under protos/sigtool/_proto"
     for file in OUR_FILES:
         assert file.package == "sigtool.tf", file.name
         assert file.name == f"sigtool/_proto/{Path(file.name).name}"
+        assert file.pool is sigtool._proto.pool()
 
 
 @pytest.mark.parametrize("name", TF_MESSAGES)
@@ -510,7 +513,7 @@ def test_serving_enum_matches_fact_table(name):
     assert {v.name: v.number for v in ENUMS[OUR_PREFIX + name].values} == UPSTREAM_ENUMS[name]
 
 
-# --- importing ---------------------------------------------------------------
+# --- the private pool ----------------------------------------------------------
 
 
 def _run_python(code: str) -> subprocess.CompletedProcess:
@@ -523,30 +526,79 @@ def _run_python(code: str) -> subprocess.CompletedProcess:
     )
 
 
-_IMPORT_OURS = "import importlib; [importlib.import_module('sigtool._proto.' + n) for n in {names!r}]"
+_LOAD_OURS = "import sigtool._proto as P\n[getattr(P, n) for n in {names!r}]\n"
 
 
-def test_generated_modules_import_without_tensorflow():
-    code = _IMPORT_OURS.format(names=MODULE_NAMES) + "; import sys; assert 'tensorflow' not in sys.modules"
+def test_our_modules_load_without_tensorflow():
+    code = _LOAD_OURS.format(names=MODULE_NAMES) + "import sys\nassert 'tensorflow' not in sys.modules\n"
     result = _run_python(code)
     assert result.returncode == 0, result.stderr
 
 
-def test_generated_modules_import_after_tensorflow():
+def test_package_import_loads_no_protobuf():
+    code = "import sys, sigtool._proto\nassert not [m for m in sys.modules if m.startswith('google')]\n"
+    result = _run_python(code)
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize("tf_first", [True, False], ids=["tf-first", "ours-first"])
+def test_our_classes_and_tensorflows_coexist(tf_first):
+    """Our private pool never touches the default pool TensorFlow fills, in either order."""
     pytest.importorskip("tensorflow")
+    tf = "import tensorflow\nfrom tensorflow.core.protobuf import saved_model_pb2 as theirs\n"
+    ours = _LOAD_OURS.format(names=MODULE_NAMES) + "from sigtool._proto import saved_model_pb2 as ours\n"
     code = (
-        "import tensorflow\n"
-        "from tensorflow.core.protobuf import saved_model_pb2 as theirs\n"
-        + _IMPORT_OURS.format(names=MODULE_NAMES)
-        + "\nfrom sigtool._proto import saved_model_pb2 as ours\n"
+        (tf + ours if tf_first else ours + tf)
+        + "from google.protobuf import descriptor_pool\n"
+        "default = descriptor_pool.Default()\n"
         "assert ours.SavedModel.DESCRIPTOR.full_name == 'sigtool.tf.SavedModel'\n"
         "assert theirs.SavedModel.DESCRIPTOR.full_name == 'tensorflow.SavedModel'\n"
+        "assert theirs.SavedModel.DESCRIPTOR.file.pool is default\n"
+        "try:\n"
+        "    default.FindMessageTypeByName('sigtool.tf.SavedModel')\n"
+        "except KeyError:\n"
+        "    pass\n"
+        "else:\n"
+        "    raise AssertionError('our schema leaked into the default pool')\n"
+        "data = ours.SavedModel(saved_model_schema_version=1).SerializeToString()\n"
+        "assert theirs.SavedModel.FromString(data).saved_model_schema_version == 1\n"
     )
     result = _run_python(code)
     assert result.returncode == 0, result.stderr[-3000:]
 
 
-# --- real files ----------------------------------------------------------------
+def test_modules_look_like_protoc_output():
+    from sigtool._proto import struct_pb2, types_pb2
+
+    assert types_pb2.DT_FLOAT == 1 and types_pb2.DataType.Name(types_pb2.DT_HALF) == "DT_HALF"
+    assert types_pb2.DataType.Value("DT_STRING") == 7
+    assert struct_pb2.TypeSpecProto.RAGGED_TENSOR_SPEC == struct_pb2.TypeSpecProto.TypeSpecClass.Value("RAGGED_TENSOR_SPEC")
+    assert struct_pb2.DESCRIPTOR.name == "sigtool/_proto/struct.proto"
+    assert sys.modules["sigtool._proto.struct_pb2"] is struct_pb2
+    # One class per message type, however it is reached.
+    assert struct_pb2.StructuredValue().list_value.values.add().__class__ is struct_pb2.StructuredValue
+    with pytest.raises(ImportError):
+        from sigtool._proto import no_such_pb2  # noqa: F401
+    with pytest.raises(AttributeError):
+        sigtool._proto.__no_such__
+
+
+def test_every_file_of_the_set_is_loaded():
+    from sigtool import wire
+
+    data = sigtool._proto.DESCRIPTOR_SET.read_bytes()
+    names = [
+        descriptor_pb2.FileDescriptorProto.FromString(data[f.value_start : f.end]).name
+        for f in wire.iter_fields(data)
+    ]
+    ours = sorted(f"sigtool/_proto/{p.name}" for p in PROTO_DIR.glob("*.proto"))
+    assert sorted(n for n in names if n.startswith("sigtool/")) == ours
+    assert sorted(n for n in names if not n.startswith("sigtool/")) == ["google/protobuf/any.proto", "google/protobuf/wrappers.proto"]
+    for name in names:
+        sigtool._proto.pool().FindFileByName(name)
+
+
+# --- the files under testdata/ -------------------------------------------------------
 
 
 def unknown_field_paths(message: Message, path: str = "") -> list[str]:
@@ -568,32 +620,28 @@ def unknown_field_paths(message: Message, path: str = "") -> list[str]:
     return found
 
 
-def _corpus_files(pattern: str) -> list[Path]:
-    if not CORPUS.is_dir():
-        return []
-    return sorted(p for p in CORPUS.glob(pattern) if p.is_file())
+def _testdata(pattern: str) -> list[Path]:
+    return sorted(p for p in TESTDATA.glob(pattern) if p.is_file() and "bad" not in p.relative_to(TESTDATA).parts)
 
 
 def _ids(paths: list[Path]) -> list[str]:
-    return [p.relative_to(CORPUS).as_posix() for p in paths]
+    return [p.relative_to(TESTDATA).as_posix() for p in paths]
 
 
-SAVED_MODELS = _corpus_files("real/*/*/saved_model.pb") + _corpus_files("generated/*/saved_model.pb")
-PBTXT_MODELS = _corpus_files("generated/*/saved_model.pbtxt")
-LEGACY_EXPORTS = _corpus_files("real/*/*/export.meta")
-WARMUP_FILES = _corpus_files("generated/*/assets.extra/tf_serving_warmup_requests")
+SAVED_MODELS = _testdata("**/saved_model.pb")
+PBTXT_MODELS = _testdata("**/saved_model.pbtxt")
+LEGACY_EXPORTS = _testdata("**/export.meta")
 
 
-def _need(paths: list[Path]) -> None:
-    if not paths:
-        pytest.skip(f"no corpus files under {CORPUS}")
-
-
-def test_corpus_has_the_named_real_models():
-    _need(SAVED_MODELS)
-    names = set(_ids(SAVED_MODELS))
-    assert "real/saved_model_half_plus_two_tf2_cpu/00000123/saved_model.pb" in names
-    assert "real/saved_model_half_plus_two_cpu/00000123/saved_model.pb" in names
+def test_testdata_has_every_kind_of_file():
+    names = set(_ids(SAVED_MODELS + PBTXT_MODELS + LEGACY_EXPORTS))
+    for expected in (
+        "half_plus_two_like/saved_model.pb",
+        "shapes_dtypes/saved_model.pb",
+        "pbtxt/saved_model.pbtxt",
+        "legacy_bundle/00000001/export.meta",
+    ):
+        assert expected in names
 
 
 def _assert_tf_reads_ours_as_original(ours: Message, original: bytes, tf_class) -> None:
@@ -639,15 +687,6 @@ def _any_classes() -> dict[str, type]:
     }
 
 
-def _expected_legacy(path: Path) -> dict | None:
-    """TF-side facts of corpus/expected for the export dir holding `path`."""
-    export_dir = path.parent.relative_to(CORPUS).as_posix()
-    expected = CORPUS / "expected" / f"{path.parent.parent.name}.json"
-    if not expected.is_file():
-        return None
-    return json.loads(expected.read_text())["dirs"].get(export_dir, {}).get("legacy_export")
-
-
 @pytest.mark.parametrize("path", LEGACY_EXPORTS, ids=_ids(LEGACY_EXPORTS))
 def test_legacy_export_and_manifest_payloads(path, tf_pool):
     from tensorflow.core.protobuf import meta_graph_pb2 as tf_meta_graph_pb2
@@ -659,67 +698,89 @@ def test_legacy_export_and_manifest_payloads(path, tf_pool):
     assert unknown_field_paths(ours) == []
     _assert_tf_reads_ours_as_original(ours, raw, tf_meta_graph_pb2.MetaGraphDef)
 
+    theirs = tf_meta_graph_pb2.MetaGraphDef.FromString(raw)
     classes = _any_classes()
-    decoded: dict[str, list[dict]] = {}
+    payloads = 0
     for key, collection in ours.collection_def.items():
         if collection.WhichOneof("kind") != "any_list":
             continue
-        for item in collection.any_list.value:
+        for index, item in enumerate(collection.any_list.value):
+            their_item = theirs.collection_def[key].any_list.value[index]
+            assert (item.type_url, item.value) == (their_item.type_url, their_item.value)
             payload = classes[item.type_url.rpartition("/")[2]].FromString(item.value)
             assert unknown_field_paths(payload) == [], (key, item.type_url)
-            decoded.setdefault(key, []).append(json_format.MessageToDict(payload, preserving_proto_field_name=True))
-    facts_ = _expected_legacy(path)
-    if facts_ is not None:
-        for key in ("serving_signatures", "serving_assets"):
-            if key in facts_:
-                assert decoded.get(key) == facts_[key], key
+            assert payload.SerializeToString(deterministic=True) == item.value
+            payloads += 1
+    assert payloads, "no manifest payloads in the export"
 
 
-def _tfrecords(data: bytes) -> Iterator[bytes]:
-    """Payloads of an uncompressed TFRecord file (CRCs not checked)."""
-    offset = 0
-    while offset < len(data):
-        (length,) = struct.unpack_from("<Q", data, offset)
-        start = offset + 12  # length, masked CRC of the length
-        payload = data[start : start + length]
-        assert len(payload) == length, "truncated record"
-        yield payload
-        offset = start + length + 4  # masked CRC of the payload
-    assert offset == len(data)
+def test_prediction_log_carries_tf_tensors(tf_pool):
+    """A warmup record (PredictionLog > PredictLog > PredictRequest.inputs) holds TF's TensorProto bytes whole."""
+    import tensorflow as tf
+    from tensorflow.core.framework import tensor_pb2 as tf_tensor_pb2
 
-
-@pytest.mark.parametrize("path", WARMUP_FILES, ids=_ids(WARMUP_FILES))
-def test_warmup_records_parse_completely(path):
     from sigtool._proto import prediction_log_pb2
 
-    records = [prediction_log_pb2.PredictionLog.FromString(r) for r in _tfrecords(path.read_bytes())]
-    assert records
-    for index, log in enumerate(records):
-        assert log.WhichOneof("log_type") is not None, index
-        assert unknown_field_paths(log) == [], index
-    manifest = CORPUS / "generated" / "MANIFEST.json"
-    name = path.parent.parent.name
-    if manifest.is_file():
-        info = json.loads(manifest.read_text()).get(name, {})
-        if "warmup_records" in info:
-            assert len(records) == info["warmup_records"]
+    tensors = {
+        "x": tf.make_tensor_proto([[1.5, -2.0]], dtype=tf.float32),
+        "s": tf.make_tensor_proto([b"a", b"\xff"], dtype=tf.string),
+    }
+    log = prediction_log_pb2.PredictionLog()
+    request = log.predict_log.request
+    request.model_spec.name = "m"
+    request.model_spec.signature_name = "serving_default"
+    for key, tensor in tensors.items():
+        request.inputs[key].MergeFromString(tensor.SerializeToString())
+    read = prediction_log_pb2.PredictionLog.FromString(log.SerializeToString())
+    assert read.WhichOneof("log_type") == "predict_log"
+    assert unknown_field_paths(read) == []
+    for key, tensor in tensors.items():
+        assert tf_tensor_pb2.TensorProto.FromString(read.predict_log.request.inputs[key].SerializeToString()) == tensor
+    assert tf.make_ndarray(tensors["x"]).tolist() == [[1.5, -2.0]]
 
 
-# --- generated code is current -------------------------------------------------
+# --- the committed descriptor set is current ----------------------------------------
 
 
-def test_generated_code_is_current(tmp_path):
+def test_descriptor_set_is_current(tmp_path):
     result = subprocess.run(
         [sys.executable, str(ROOT / "tools" / "gen_protos.py"), "--out", str(tmp_path)],
         capture_output=True,
         text=True,
     )
     assert result.returncode == 0, result.stderr
-    fresh_dir = tmp_path / "sigtool" / "_proto"
-    fresh = {p.name: p.read_bytes() for p in fresh_dir.glob("*.py")}
-    committed = {p.name: p.read_bytes() for p in GEN_DIR.glob("*.py")}
-    assert sorted(committed) == sorted(fresh), "stale or missing generated files: run tools/gen_protos.py"
-    stale = sorted(name for name in fresh if committed[name] != fresh[name])
-    assert not stale, f"out of date: {stale}; run tools/gen_protos.py"
-    protos = sorted(p.stem for p in PROTO_DIR.glob("*.proto"))
-    assert sorted(p.stem.removesuffix("_pb2") for p in GEN_DIR.glob("*_pb2.py")) == protos
+    fresh = tmp_path / "sigtool" / "_proto" / "descriptors.binpb"
+    assert fresh.read_bytes() == sigtool._proto.DESCRIPTOR_SET.read_bytes(), "out of date: run tools/gen_protos.py"
+    assert sorted(p.name for p in (tmp_path / "sigtool" / "_proto").iterdir()) == ["descriptors.binpb"]
+    assert not list(GEN_DIR.glob("*_pb2.py")), "generated modules are gone: run tools/gen_protos.py"
+
+
+def test_descriptor_set_is_package_data():
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    data = config["tool"]["setuptools"]["package-data"]
+    assert "_proto/descriptors.binpb" in data["sigtool"]
+
+
+# --- show's fast path never loads protobuf ---------------------------------------------
+
+
+_SHOW = (
+    "import sys\n"
+    "from sigtool.cli import cli\n"
+    "try:\n"
+    "    cli(['show', {path!r}, '--all'])\n"
+    "except SystemExit as e:\n"
+    "    assert e.code in (0, None), e.code\n"
+    "print(sorted(m for m in sys.modules if m.split('.')[0] == 'google'))\n"
+)
+
+
+def test_show_fast_path_never_loads_protobuf():
+    result = _run_python(_SHOW.format(path=str(TESTDATA / "big_constant")))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == "[]"
+    # The probe sees protobuf where show needs it: a text model.
+    result = _run_python(_SHOW.format(path=str(TESTDATA / "pbtxt")))
+    assert result.returncode == 0, result.stderr
+    assert "google.protobuf" in result.stdout.splitlines()[-1]

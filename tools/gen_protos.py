@@ -1,11 +1,15 @@
-"""Regenerate sigtool/_proto/*_pb2.py from protos/sigtool/_proto/*.proto.
+"""Regenerate sigtool/_proto/descriptors.binpb from protos/sigtool/_proto/*.proto.
 
-    python tools/gen_protos.py            # rewrite the committed files
-    python tools/gen_protos.py --out DIR  # write DIR/sigtool/_proto/*_pb2.py
+    python tools/gen_protos.py            # rewrite the committed file
+    python tools/gen_protos.py --out DIR  # write DIR/sigtool/_proto/descriptors.binpb
 
-Uses the protoc bundled with grpcio-tools (`python -m grpc_tools.protoc`), so
-the output depends only on that package's version. Stale *_pb2.py files (whose
-.proto is gone) are removed from the output directory.
+The output is one serialized FileDescriptorSet (our files and the
+google/protobuf files they import, dependencies first, no source info).
+sigtool/_proto builds its message classes from it at run time, so no code
+generated for one protobuf release is shipped. It uses the protoc bundled with
+grpcio-tools (`python -m grpc_tools.protoc`), so the bytes depend only on that
+package's version. Generated *_pb2.py modules left from older releases of this
+script are removed from the output directory.
 """
 
 from __future__ import annotations
@@ -13,12 +17,13 @@ from __future__ import annotations
 import argparse
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 PROTO_ROOT = ROOT / "protos"
 PACKAGE = Path("sigtool") / "_proto"
-INIT_TEXT = '"""Generated protobuf modules (tools/gen_protos.py); do not edit."""\n'
+DESCRIPTOR_SET = "descriptors.binpb"
 
 
 def proto_files() -> list[Path]:
@@ -26,30 +31,33 @@ def proto_files() -> list[Path]:
     return sorted(p.relative_to(PROTO_ROOT) for p in (PROTO_ROOT / PACKAGE).glob("*.proto"))
 
 
-def generate(out: Path) -> list[Path]:
-    """Run protoc into `out`; return the generated *_pb2.py paths."""
+def generate(out: Path) -> Path:
+    """Run protoc; write OUT/sigtool/_proto/descriptors.binpb and return its path."""
     protos = proto_files()
     if not protos:
         raise SystemExit(f"no .proto files under {PROTO_ROOT / PACKAGE}")
     target = out / PACKAGE
     target.mkdir(parents=True, exist_ok=True)
-    expected = {target / (p.stem + "_pb2.py") for p in protos}
-    for stale in set(target.glob("*_pb2.py")) - expected:
+    for stale in target.glob("*_pb2.py"):
         stale.unlink()
-    cmd = [
-        sys.executable,
-        "-m",
-        "grpc_tools.protoc",
-        f"-I{PROTO_ROOT}",
-        f"--python_out={out}",
-        *(p.as_posix() for p in protos),
-    ]
-    # cwd=PROTO_ROOT keeps absolute paths of this checkout out of the output.
-    subprocess.run(cmd, check=True, cwd=PROTO_ROOT)
-    init = target / "__init__.py"
-    if not init.exists() or init.read_text() != INIT_TEXT:
-        init.write_text(INIT_TEXT)
-    return sorted(expected)
+    with tempfile.TemporaryDirectory() as tmp:
+        built = Path(tmp) / DESCRIPTOR_SET
+        cmd = [
+            sys.executable,
+            "-m",
+            "grpc_tools.protoc",
+            f"-I{PROTO_ROOT}",
+            f"--descriptor_set_out={built}",
+            "--include_imports",
+            *(p.as_posix() for p in protos),
+        ]
+        # cwd=PROTO_ROOT keeps absolute paths of this checkout out of the output.
+        subprocess.run(cmd, check=True, cwd=PROTO_ROOT)
+        data = built.read_bytes()
+    path = target / DESCRIPTOR_SET
+    if not path.exists() or path.read_bytes() != data:
+        path.write_bytes(data)
+    return path
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -58,11 +66,10 @@ def main(argv: list[str] | None = None) -> int:
         "--out",
         type=Path,
         default=ROOT,
-        help="output root; files land in OUT/sigtool/_proto (default: the repository root)",
+        help="output root; the file lands in OUT/sigtool/_proto (default: the repository root)",
     )
     args = parser.parse_args(argv)
-    for path in generate(args.out.resolve()):
-        print(path)
+    print(generate(args.out.resolve()))
     return 0
 
 

@@ -1,1 +1,87 @@
-"""Generated protobuf modules (tools/gen_protos.py); do not edit."""
+"""sigtool's protobuf message classes, built at run time from descriptors.binpb.
+
+descriptors.binpb is a FileDescriptorSet of protos/sigtool/_proto/*.proto
+(package sigtool.tf) written by tools/gen_protos.py. Its files are loaded into
+a private DescriptorPool, never the default one, so our classes cannot clash
+with TensorFlow's in one process, and nothing depends on the protobuf release
+that generated code would be tied to.
+
+    from sigtool._proto import saved_model_pb2, types_pb2
+    saved_model_pb2.SavedModel.FromString(data)
+    types_pb2.DT_FLOAT, types_pb2.DataType.Name(1)
+
+`X_pb2` is a module built on first access, like protoc's output for
+sigtool/_proto/X.proto: DESCRIPTOR, its top-level message classes, its enums
+and their values. Importing this package imports no protobuf; the first
+`X_pb2` does.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+import types
+from pathlib import Path
+
+DESCRIPTOR_SET = Path(__file__).with_name("descriptors.binpb")
+FILE_PREFIX = "sigtool/_proto/"
+_SUFFIX = "_pb2"
+
+
+@functools.lru_cache(maxsize=None)
+def pool():
+    """The private DescriptorPool holding every file of descriptors.binpb (loaded once)."""
+    from google.protobuf import descriptor_pool
+
+    from sigtool import wire
+
+    data = DESCRIPTOR_SET.read_bytes()
+    built = descriptor_pool.DescriptorPool()
+    # FileDescriptorSet: `repeated FileDescriptorProto file = 1`, dependencies first.
+    for field in wire.iter_fields(data):
+        if field.number == 1 and field.wire_type == wire.LEN:
+            built.AddSerializedFile(data[field.value_start : field.end])
+    return built
+
+
+def message_class(descriptor) -> type:
+    """The class for a message descriptor of our pool (any protobuf from 3.20 on)."""
+    from google.protobuf import message_factory
+
+    if hasattr(message_factory, "GetMessageClass"):  # protobuf >= 4.22
+        return message_factory.GetMessageClass(descriptor)
+    return _factory().GetPrototype(descriptor)  # older: deprecated, later removed
+
+
+@functools.lru_cache(maxsize=None)
+def _factory():
+    from google.protobuf import message_factory
+
+    return message_factory.MessageFactory(pool())
+
+
+def _build(name: str) -> types.ModuleType:
+    from google.protobuf.internal import enum_type_wrapper
+
+    try:
+        file = pool().FindFileByName(FILE_PREFIX + name[: -len(_SUFFIX)] + ".proto")
+    except KeyError:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+    module = types.ModuleType(f"{__name__}.{name}", f"Message classes of {file.name}.")
+    module.DESCRIPTOR = file
+    for enum in file.enum_types_by_name.values():
+        setattr(module, enum.name, enum_type_wrapper.EnumTypeWrapper(enum))
+        for value in enum.values:
+            setattr(module, value.name, value.number)
+    for message in file.message_types_by_name.values():
+        setattr(module, message.name, message_class(message))
+    return module
+
+
+def __getattr__(name: str):
+    if not name.endswith(_SUFFIX) or name.startswith("_"):
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module = _build(name)
+    globals()[name] = module  # later lookups skip __getattr__
+    sys.modules[module.__name__] = module  # `import sigtool._proto.X_pb2` from now on
+    return module
