@@ -6,16 +6,18 @@
     graph    nodes and function library, for check (protobuf for small nodes)
     files    variables/, assets/, warmup requests beside the model, for check
     legacy   SessionBundle exports (export.meta) and their signature conversion
+    utf8     string fields that are not UTF-8 (TF refuses the file): noted with their paths
+    load_order  the order tf.saved_model.load creates functions in (saved_model_cli's listing)
 """
 
 from __future__ import annotations
 
 from sigtool.errors import LoadError
-from sigtool.loader import read
+from sigtool.loader import read, utf8
 from sigtool.loader.paths import locate, model_versions
 from sigtool.model import MetaGraph, SavedModelInfo
 
-__all__ = ["load", "locate", "model_versions"]
+__all__ = ["invalid_utf8_error", "load", "locate", "model_versions"]
 
 
 def load(
@@ -29,7 +31,8 @@ def load(
     """
     located = locate(path, version)
     try:
-        meta_graphs, schema = _meta_graphs(located, ops, functions, graph)
+        with utf8.collecting() as invalid:
+            meta_graphs, schema = _meta_graphs(located, ops, functions, graph)
     except RecursionError:
         raise LoadError(f"{located.display}: messages are nested too deeply to read") from None
     return SavedModelInfo(
@@ -42,7 +45,25 @@ def load(
         other_versions=located.other_versions,
         files=_files(located) if graph else None,
         notes=located.notes,
+        invalid_utf8=tuple(_relative(p, located.format) for p in invalid),
     )
+
+
+def invalid_utf8_error(info: SavedModelInfo) -> LoadError | None:
+    """The error for a file with string fields that are not UTF-8 (exit 3), or None."""
+    if not info.invalid_utf8:
+        return None
+    first, more = info.invalid_utf8[0], len(info.invalid_utf8) - 1
+    return LoadError(
+        f"{info.source}: TensorFlow will not parse this file: string field {first} is not valid UTF-8"
+        + (f" (and {more} more)" if more else "")
+        + "; TensorFlow and TF Serving refuse the whole file; re-export the model with UTF-8 strings"
+    )
+
+
+def _relative(path: str, fmt: str) -> str:
+    """A legacy export.meta is one MetaGraphDef: its paths start there."""
+    return path[len("meta_graphs[0]."):] if fmt == "session_bundle" and path.startswith("meta_graphs[0].") else path
 
 
 def _files(located):

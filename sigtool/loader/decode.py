@@ -14,6 +14,7 @@ from __future__ import annotations
 import struct
 
 from sigtool import wire
+from sigtool.loader import utf8
 from sigtool.loader.dtypes import dtype_name, type_spec_class_name
 from sigtool.model import (
     AssetFile,
@@ -57,17 +58,23 @@ def _signed32(value: int) -> int:
     return value - (1 << 32) if value >= 1 << 31 else value
 
 
-def _map_entries(buf, entries: list[wire.Field], depth: int) -> dict[str, Ranges]:
-    """map<string, Message>: key -> the value's ranges (a repeated key: the last entry wins)."""
-    result: dict[str, Ranges] = {}
+def _text(buf, f: wire.Field, path) -> str:
+    """A string field (path: its path, or a callable that builds it); invalid UTF-8 is noted and replaced."""
+    return utf8.text(bytes(buf[f.value_start : f.end]), path)
+
+
+def _map_entries(buf, entries: list[wire.Field], depth: int, path: str) -> dict[str, tuple[Ranges, str]]:
+    """map<string, Message>: key -> (the value's ranges, the entry's path); a repeated key: the last entry wins."""
+    result: dict[str, tuple[Ranges, str]] = {}
     for entry in entries:
-        key, value = "", []
+        raw, value = b"", []
         for f in _fields(buf, [(entry.value_start, entry.end)], depth):
             if f.number == 1 and _len(f):
-                key = wire.text(buf, f)
+                raw = bytes(buf[f.value_start : f.end])
             elif f.number == 2 and _len(f):
                 value.append((f.value_start, f.end))
-        result[key] = value
+        where = path + utf8.key(raw)
+        result[utf8.text(raw, where)] = (value, where)
     return result
 
 
@@ -90,8 +97,11 @@ class MetaGraphParts:
         self.graph: Ranges = []
 
 
-def meta_graph(buf, start: int, end: int) -> MetaGraphParts:
-    """One MetaGraphDef (depth 1 below the SavedModel); the graph and object graph are only located."""
+def meta_graph(buf, start: int, end: int, path: str = "meta_graphs[0]") -> MetaGraphParts:
+    """One MetaGraphDef (depth 1 below the SavedModel); the graph and object graph are only located.
+
+    path names it in notes of invalid UTF-8 (see utf8.py).
+    """
     parts = MetaGraphParts()
     info: Ranges = []
     signatures: list[wire.Field] = []
@@ -114,46 +124,46 @@ def meta_graph(buf, start: int, end: int) -> MetaGraphParts:
             assets.append(f)
         elif f.number == 7:
             parts.object_graph.append((f.value_start, f.end))
-    _meta_info(buf, info, parts)
-    parts.collection_keys = tuple(sorted(_map_entries(buf, collections, 2)))
+    _meta_info(buf, info, parts, f"{path}.meta_info_def")
+    parts.collection_keys = tuple(sorted(_map_entries(buf, collections, 2, f"{path}.collection_def")))
     parts.signatures = tuple(
         sorted(
-            (_signature(buf, key, ranges) for key, ranges in _map_entries(buf, signatures, 2).items()),
+            (_signature(buf, key, ranges, where) for key, (ranges, where) in _map_entries(buf, signatures, 2, f"{path}.signature_def").items()),
             key=lambda s: signature_order(s.key),
         )
     )
-    parts.asset_files = tuple(_asset(buf, f) for f in assets)
+    parts.asset_files = tuple(_asset(buf, f, f"{path}.asset_file_def[{i}]") for i, f in enumerate(assets))
     return parts
 
 
-def _meta_info(buf, ranges: Ranges, parts: MetaGraphParts) -> None:
+def _meta_info(buf, ranges: Ranges, parts: MetaGraphParts, path: str) -> None:
     for f in _fields(buf, ranges, 2):
         if f.number == 4 and _len(f):
-            parts.tags.append(wire.text(buf, f))
+            parts.tags.append(_text(buf, f, f"{path}.tags[{len(parts.tags)}]"))
         elif f.number == 5 and _len(f):
-            parts.tensorflow_version = wire.text(buf, f)
+            parts.tensorflow_version = _text(buf, f, f"{path}.tensorflow_version")
         elif f.number == 6 and _len(f):
-            parts.tensorflow_git_version = wire.text(buf, f)
+            parts.tensorflow_git_version = _text(buf, f, f"{path}.tensorflow_git_version")
         elif f.number == 7 and f.wire_type == wire.VARINT:
             parts.stripped_default_attrs = bool(f.varint)
 
 
-def _asset(buf, field: wire.Field) -> AssetFile:
+def _asset(buf, field: wire.Field, path: str) -> AssetFile:
     tensor_name = filename = ""
     for f in _fields(buf, [(field.value_start, field.end)], 2):
         if f.number == 1 and _len(f):
             for g in _fields(buf, [(f.value_start, f.end)], 3):
                 if g.number == 1 and _len(g):
-                    tensor_name = wire.text(buf, g)
+                    tensor_name = _text(buf, g, f"{path}.tensor_info.name")
         elif f.number == 2 and _len(f):
-            filename = wire.text(buf, f)
+            filename = _text(buf, f, f"{path}.filename")
     return AssetFile(tensor_name, filename)
 
 
 # --- SignatureDef and TensorInfo ---------------------------------------------------------------
 
 
-def _signature(buf, key: str, ranges: Ranges) -> Signature:
+def _signature(buf, key: str, ranges: Ranges, path: str) -> Signature:
     depth = 3  # SavedModel > MetaGraphDef > map entry > SignatureDef
     inputs: list[wire.Field] = []
     outputs: list[wire.Field] = []
@@ -164,16 +174,16 @@ def _signature(buf, key: str, ranges: Ranges) -> Signature:
         elif f.number == 2 and _len(f):
             outputs.append(f)
         elif f.number == 3 and _len(f):
-            method = wire.text(buf, f)
+            method = _text(buf, f, f"{path}.method_name")
 
-    def specs(entries):
-        found = _map_entries(buf, entries, depth + 1)
-        return tuple(tensor_info(buf, k, found[k], depth + 2) for k in sorted(found))
+    def specs(entries, name):
+        found = _map_entries(buf, entries, depth + 1, f"{path}.{name}")
+        return tuple(tensor_info(buf, k, found[k][0], depth + 2, found[k][1]) for k in sorted(found))
 
-    return Signature(key=key, method_name=method, inputs=specs(inputs), outputs=specs(outputs))
+    return Signature(key=key, method_name=method, inputs=specs(inputs, "inputs"), outputs=specs(outputs, "outputs"))
 
 
-def tensor_info(buf, key: str, ranges: Ranges, depth: int) -> TensorSpec:
+def tensor_info(buf, key: str, ranges: Ranges, depth: int, path: str = "") -> TensorSpec:
     name, dtype = "", 0
     encoding, encoding_ranges = "", []
     shape: Ranges = []
@@ -183,19 +193,19 @@ def tensor_info(buf, key: str, ranges: Ranges, depth: int) -> TensorSpec:
             if member != encoding:
                 encoding, encoding_ranges = member, []
             if member == "name":
-                name = wire.text(buf, f)
+                name = _text(buf, f, f"{path}.name")
             else:
                 encoding_ranges.append((f.value_start, f.end))
         elif f.number == 2 and f.wire_type == wire.VARINT:
             dtype = _signed32(f.varint)
         elif f.number == 3 and _len(f):
             shape.append((f.value_start, f.end))
-    dims, unknown_rank, dim_names = _shape(buf, shape, depth + 1)
+    dims, unknown_rank, dim_names = _shape(buf, shape, depth + 1, f"{path}.tensor_shape")
     sparse = composite = None
     if encoding == "coo_sparse":
-        sparse = _coo_sparse(buf, encoding_ranges, depth + 1)
+        sparse = _coo_sparse(buf, encoding_ranges, depth + 1, f"{path}.coo_sparse")
     elif encoding == "composite_tensor":
-        composite = _composite(buf, encoding_ranges, depth + 1)
+        composite = _composite(buf, encoding_ranges, depth + 1, f"{path}.composite_tensor")
     return TensorSpec(
         key=key,
         dtype=dtype_name(dtype),
@@ -209,7 +219,7 @@ def tensor_info(buf, key: str, ranges: Ranges, depth: int) -> TensorSpec:
     )
 
 
-def _shape(buf, ranges: Ranges, depth: int) -> tuple[tuple[int, ...], bool, tuple[str, ...]]:
+def _shape(buf, ranges: Ranges, depth: int, path: str) -> tuple[tuple[int, ...], bool, tuple[str, ...]]:
     dims: list[tuple[int, str]] = []
     unknown_rank = False
     for f in _fields(buf, ranges, depth):
@@ -219,37 +229,41 @@ def _shape(buf, ranges: Ranges, depth: int) -> tuple[tuple[int, ...], bool, tupl
                 if g.number == 1 and g.wire_type == wire.VARINT:
                     size = _signed64(g.varint)
                 elif g.number == 2 and _len(g):
-                    dim_name = wire.text(buf, g)
+                    dim_name = _text(buf, g, f"{path}.dim[{len(dims)}].name")
             dims.append((size, dim_name))
         elif f.number == 3 and f.wire_type == wire.VARINT:
             unknown_rank = bool(f.varint)
     return tuple(d for d, _ in dims), unknown_rank, tuple(n for _, n in dims)
 
 
-def _coo_sparse(buf, ranges: Ranges, depth: int) -> SparseNames:
+_COO_FIELDS = ("values_tensor_name", "indices_tensor_name", "dense_shape_tensor_name")
+
+
+def _coo_sparse(buf, ranges: Ranges, depth: int, path: str) -> SparseNames:
     names = ["", "", ""]
     for f in _fields(buf, ranges, depth):
         if f.number in (1, 2, 3) and _len(f):
-            names[f.number - 1] = wire.text(buf, f)
+            names[f.number - 1] = _text(buf, f, f"{path}.{_COO_FIELDS[f.number - 1]}")
     return SparseNames(*names)
 
 
-def _composite(buf, ranges: Ranges, depth: int) -> CompositeSpec:
+def _composite(buf, ranges: Ranges, depth: int, path: str) -> CompositeSpec:
     type_spec: Ranges = []
     components: list[TensorSpec] = []
     for f in _fields(buf, ranges, depth):
         if f.number == 1 and _len(f):
             type_spec.append((f.value_start, f.end))
         elif f.number == 2 and _len(f):
-            components.append(tensor_info(buf, str(len(components)), [(f.value_start, f.end)], depth + 1))
+            index = len(components)
+            components.append(tensor_info(buf, str(index), [(f.value_start, f.end)], depth + 1, f"{path}.components[{index}]"))
     spec_class, class_name, flat = 0, "", 0
     for f in _fields(buf, type_spec, depth + 1) if type_spec else ():
         if f.number == 1 and f.wire_type == wire.VARINT:
             spec_class = _signed32(f.varint)
         elif f.number == 2 and _len(f):
-            struct_value(buf, [(f.value_start, f.end)], depth + 2)  # decoded for protobuf's depth check only
+            struct_value(buf, [(f.value_start, f.end)], depth + 2, f"{path}.type_spec.type_state")  # depth check only
         elif f.number == 3 and _len(f):
-            class_name = wire.text(buf, f)
+            class_name = _text(buf, f, f"{path}.type_spec.type_spec_class_name")
         elif f.number == 4 and f.wire_type == wire.VARINT:
             flat = _signed32(f.varint)
     return CompositeSpec(type_spec_class_name(spec_class), class_name, flat, tuple(components))
@@ -258,8 +272,12 @@ def _composite(buf, ranges: Ranges, depth: int) -> CompositeSpec:
 # --- the object graph: function signatures for show --all -----------------------------------------
 
 
-def functions(buf, ranges: Ranges) -> tuple[Function, ...]:
-    """Functions attached to the root object, each with its concrete signatures (as saved_model_cli lists them)."""
+def functions(buf, ranges: Ranges, path: str = "meta_graphs[0].object_graph_def", ranks=None) -> tuple[Function, ...]:
+    """Functions attached to the root object, each with its concrete signatures (as saved_model_cli lists them).
+
+    ranks: each concrete function's position in tf.saved_model.load's creation order (load_order.py).
+    """
+    ranks = ranks or {}
     depth = 2  # SavedModel > MetaGraphDef > SavedObjectGraph
     nodes: list[wire.Field] = []
     concrete_entries: list[wire.Field] = []
@@ -270,22 +288,22 @@ def functions(buf, ranges: Ranges) -> tuple[Function, ...]:
             concrete_entries.append(f)
     if not nodes:
         return ()
-    concrete = _map_entries(buf, concrete_entries, depth + 1)
+    concrete = _map_entries(buf, concrete_entries, depth + 1, f"{path}.concrete_functions")
     found = []
     # Several children may name one function object (aliases): each object is decoded once, and the
     # listing is bounded, since a small file could otherwise name one large signature thousands of times.
     per_node: dict[int, tuple[tuple[ConcreteFunction, ...], int] | None] = {}
     listed = 0
-    for node_id, name in _children(buf, nodes[0], depth + 1):
+    for node_id, name in _children(buf, nodes[0], depth + 1, f"{path}.nodes[0]"):
         if not 0 <= node_id < len(nodes):
             continue
         if node_id not in per_node:
-            names = _function_names(buf, nodes[node_id], depth + 1)
+            names = _function_names(buf, nodes[node_id], depth + 1, f"{path}.nodes[{node_id}]")
             if names is None:
                 per_node[node_id] = None
             else:
                 signatures = tuple(
-                    _concrete(buf, n, concrete[n], depth + 2) for n in sorted(set(names)) if n in concrete
+                    _concrete(buf, n, *concrete[n], depth + 2, ranks.get(n, -1)) for n in sorted(set(names)) if n in concrete
                 )
                 per_node[node_id] = signatures, sum(_values(cf.args) + _values((cf.kwargs,)) for cf in signatures)
         if per_node[node_id] is None:
@@ -314,7 +332,7 @@ def _values(values) -> int:
     return sum(1 + _values(v.items) for v in values if v is not None)
 
 
-def _children(buf, node: wire.Field, depth: int) -> list[tuple[int, str]]:
+def _children(buf, node: wire.Field, depth: int, path: str) -> list[tuple[int, str]]:
     children = []
     for f in _fields(buf, [(node.value_start, node.end)], depth):
         if f.number == 1 and _len(f):
@@ -323,12 +341,12 @@ def _children(buf, node: wire.Field, depth: int) -> list[tuple[int, str]]:
                 if g.number == 1 and g.wire_type == wire.VARINT:
                     node_id = _signed32(g.varint)
                 elif g.number == 2 and _len(g):
-                    local_name = wire.text(buf, g)
+                    local_name = _text(buf, g, f"{path}.children[{len(children)}].local_name")
             children.append((node_id, local_name))
     return children
 
 
-def _function_names(buf, node: wire.Field, depth: int) -> list[str] | None:
+def _function_names(buf, node: wire.Field, depth: int, path: str) -> list[str] | None:
     """The concrete function names of a function object; None for other kinds of object."""
     kind, kind_ranges = None, []
     for f in _fields(buf, [(node.value_start, node.end)], depth):
@@ -337,25 +355,27 @@ def _function_names(buf, node: wire.Field, depth: int) -> list[str] | None:
                 kind, kind_ranges = f.number, []
             kind_ranges.append((f.value_start, f.end))
     if kind == 6:  # SavedFunction.concrete_functions
-        return [wire.text(buf, f) for f in _fields(buf, kind_ranges, depth + 1) if f.number == 1 and _len(f)]
+        fields = [f for f in _fields(buf, kind_ranges, depth + 1) if f.number == 1 and _len(f)]
+        return [_text(buf, f, f"{path}.function.concrete_functions[{i}]") for i, f in enumerate(fields)]
     if kind == 8:  # SavedBareConcreteFunction.concrete_function_name
-        names = [wire.text(buf, f) for f in _fields(buf, kind_ranges, depth + 1) if f.number == 1 and _len(f)]
+        where = f"{path}.bare_concrete_function.concrete_function_name"
+        names = [_text(buf, f, where) for f in _fields(buf, kind_ranges, depth + 1) if f.number == 1 and _len(f)]
         return names[-1:]
     return None
 
 
-def _concrete(buf, name: str, ranges: Ranges, depth: int) -> ConcreteFunction:
+def _concrete(buf, name: str, ranges: Ranges, path: str, depth: int, rank: int = -1) -> ConcreteFunction:
     signature: Ranges = []
     for f in _fields(buf, ranges, depth):
         if f.number == 3 and _len(f):
             signature.append((f.value_start, f.end))
-    value = struct_value(buf, signature, depth + 1)
+    value = struct_value(buf, signature, depth + 1, f"{path}.canonicalized_input_signature")
     args: tuple[StructValue, ...] = ()
     kwargs = None
     if value.kind == "tuple" and len(value.items) == 2:
         args_value, kwargs = value.items
         args = args_value.items if args_value.kind in ("tuple", "list") else (args_value,)
-    return ConcreteFunction(name, args, kwargs)
+    return ConcreteFunction(name, args, kwargs, load_order=rank)
 
 
 _SCALARS = {1: "none", 11: "float", 12: "int", 13: "str", 14: "bool"}
@@ -363,8 +383,14 @@ _CONTAINERS = {51: "list", 52: "tuple"}
 _STRUCT_WIRE_TYPES = {11: wire.I64, 12: wire.VARINT, 14: wire.VARINT, 32: wire.VARINT}  # the others are messages/strings
 
 
-def struct_value(buf, ranges: Ranges, depth: int) -> StructValue:
-    """A StructuredValue in plain form (see model.StructValue)."""
+_STRUCT_FIELDS = {1: "none_value", 11: "float64_value", 12: "int64_value", 13: "string_value", 14: "bool_value",
+                  31: "tensor_shape_value", 32: "tensor_dtype_value", 33: "tensor_spec_value", 34: "type_spec_value",
+                  35: "bounded_tensor_spec_value", 51: "list_value", 52: "tuple_value", 53: "dict_value",
+                  54: "named_tuple_value"}
+
+
+def struct_value(buf, ranges: Ranges, depth: int, path: str = "") -> StructValue:
+    """A StructuredValue in plain form (see model.StructValue); path names it in notes of invalid UTF-8."""
     kind, kind_fields = 0, []
     for f in _fields(buf, ranges, depth):
         if f.number in _SCALARS or 31 <= f.number <= 35 or 51 <= f.number <= 56:
@@ -377,6 +403,7 @@ def struct_value(buf, ranges: Ranges, depth: int) -> StructValue:
         return StructValue("none")
     last = kind_fields[-1]
     sub = [(f.value_start, f.end) for f in kind_fields if _len(f)]
+    here = f"{path}.{_STRUCT_FIELDS.get(kind, '')}"
     if kind == 1:
         return StructValue("none")
     if kind == 11:
@@ -385,61 +412,64 @@ def struct_value(buf, ranges: Ranges, depth: int) -> StructValue:
     if kind == 12:
         return StructValue("int", scalar=(last.varint >> 1) ^ -(last.varint & 1))  # zigzag (sint64)
     if kind == 13:
-        return StructValue("str", scalar=wire.text(buf, last) if _len(last) else "")
+        return StructValue("str", scalar=_text(buf, last, here) if _len(last) else "")
     if kind == 14:
         return StructValue("bool", scalar=bool(last.varint))
     if kind in _CONTAINERS:
-        items = [struct_value(buf, [(f.value_start, f.end)], depth + 2) for f in _fields(buf, sub, depth + 1) if f.number == 1 and _len(f)]
+        values = [f for f in _fields(buf, sub, depth + 1) if f.number == 1 and _len(f)]
+        items = [struct_value(buf, [(f.value_start, f.end)], depth + 2, f"{here}.values[{i}]") for i, f in enumerate(values)]
         return StructValue(_CONTAINERS[kind], items=tuple(items))
     if kind == 53:
         entries = [f for f in _fields(buf, sub, depth + 1) if f.number == 1 and _len(f)]
-        fields = _map_entries(buf, entries, depth + 2)
-        return StructValue("dict", keys=tuple(fields), items=tuple(struct_value(buf, r, depth + 3) for r in fields.values()))
+        fields = _map_entries(buf, entries, depth + 2, f"{here}.fields")
+        items = tuple(struct_value(buf, r, depth + 3, where) for r, where in fields.values())
+        return StructValue("dict", keys=tuple(fields), items=items)
     if kind == 54:
-        return _named_tuple(buf, sub, depth + 1)
+        return _named_tuple(buf, sub, depth + 1, here)
     if kind in (33, 35):
-        return _tensor_spec(buf, sub, depth + 1, "tensor_spec" if kind == 33 else "bounded_tensor_spec")
+        return _tensor_spec(buf, sub, depth + 1, "tensor_spec" if kind == 33 else "bounded_tensor_spec", here)
     if kind == 31:
-        dims, unknown, _ = _shape(buf, sub, depth + 1)
+        dims, unknown, _ = _shape(buf, sub, depth + 1, here)
         return StructValue("tensor_shape", shape=None if unknown else dims)
     if kind == 32:
         return StructValue("dtype", dtype=dtype_name(_signed32(last.varint)))
     if kind == 34:
-        return _type_spec(buf, sub, depth + 1)
+        return _type_spec(buf, sub, depth + 1, here)
     return StructValue("unsupported", name={55: "tensor_value", 56: "numpy_value"}.get(kind, str(kind)))
 
 
-def _named_tuple(buf, ranges: Ranges, depth: int) -> StructValue:
+def _named_tuple(buf, ranges: Ranges, depth: int, path: str) -> StructValue:
     name, keys, items = "", [], []
     for f in _fields(buf, ranges, depth):
         if f.number == 1 and _len(f):
-            name = wire.text(buf, f)
+            name = _text(buf, f, f"{path}.name")
         elif f.number == 2 and _len(f):
             key, value = "", []
+            where = f"{path}.values[{len(keys)}]"
             for g in _fields(buf, [(f.value_start, f.end)], depth + 1):
                 if g.number == 1 and _len(g):
-                    key = wire.text(buf, g)
+                    key = _text(buf, g, f"{where}.key")
                 elif g.number == 2 and _len(g):
                     value.append((g.value_start, g.end))
             keys.append(key)
-            items.append(struct_value(buf, value, depth + 2))
+            items.append(struct_value(buf, value, depth + 2, f"{where}.value"))
     return StructValue("named_tuple", name=name, keys=tuple(keys), items=tuple(items))
 
 
-def _tensor_spec(buf, ranges: Ranges, depth: int, kind: str) -> StructValue:
+def _tensor_spec(buf, ranges: Ranges, depth: int, kind: str, path: str) -> StructValue:
     name, dtype, shape = "", 0, []
     for f in _fields(buf, ranges, depth):
         if f.number == 1 and _len(f):
-            name = wire.text(buf, f)
+            name = _text(buf, f, f"{path}.name")
         elif f.number == 2 and _len(f):
             shape.append((f.value_start, f.end))
         elif f.number == 3 and f.wire_type == wire.VARINT:
             dtype = _signed32(f.varint)
-    dims, unknown, _ = _shape(buf, shape, depth + 1)
+    dims, unknown, _ = _shape(buf, shape, depth + 1, f"{path}.shape")
     return StructValue(kind, name=name or None, shape=None if unknown else dims, dtype=dtype_name(dtype))
 
 
-def _type_spec(buf, ranges: Ranges, depth: int) -> StructValue:
+def _type_spec(buf, ranges: Ranges, depth: int, path: str) -> StructValue:
     spec_class, class_name, state = 0, "", []
     for f in _fields(buf, ranges, depth):
         if f.number == 1 and f.wire_type == wire.VARINT:
@@ -447,6 +477,6 @@ def _type_spec(buf, ranges: Ranges, depth: int) -> StructValue:
         elif f.number == 2 and _len(f):
             state.append((f.value_start, f.end))
         elif f.number == 3 and _len(f):
-            class_name = wire.text(buf, f)
+            class_name = _text(buf, f, f"{path}.type_spec_class_name")
     name = class_name or type_spec_class_name(spec_class)
-    return StructValue("type_spec", name=name, items=(struct_value(buf, state, depth + 1),))
+    return StructValue("type_spec", name=name, items=(struct_value(buf, state, depth + 1, f"{path}.type_state"),))

@@ -7,8 +7,9 @@ keeps only its dtype and size, so memory stays flat on gigabyte graphs.
 
 from __future__ import annotations
 
-from sigtool._proto import attr_value_pb2, node_def_pb2, op_def_pb2
+from sigtool._proto import attr_value_pb2, function_pb2, node_def_pb2
 from sigtool import wire
+from sigtool.loader import utf8
 from sigtool.loader.dtypes import dtype_name
 from sigtool.model import Arg, Attr, FunctionGraph, Graph, Node
 
@@ -16,16 +17,26 @@ LARGE = 1 << 20
 _TEXT_LIMIT = 256
 
 
-def from_wire(buf, start: int, end: int) -> Graph:
+def from_wire(buf, start: int, end: int, path: str = "graph_def") -> Graph:
     """A serialized GraphDef in buf[start:end]."""
-    nodes, functions = [], []
-    for f in wire.iter_fields(buf, start, end):
+    return from_wire_ranges(buf, [(start, end)], path)
+
+
+def from_wire_ranges(buf, ranges, path: str) -> Graph:
+    """A GraphDef serialized in pieces (protobuf merges them); path names it in notes of invalid UTF-8."""
+    nodes, functions, rest = [], [], []
+    for f in (f for start, end in ranges for f in wire.iter_fields(buf, start, end)):
         if f.number == 1 and f.wire_type == wire.LEN:  # GraphDef.node
-            nodes.append(_node_from_wire(buf, f.value_start, f.end))
+            nodes.append(_node_from_wire(buf, f.value_start, f.end, f"{path}.node[{len(nodes)}]"))
         elif f.number == 2 and f.wire_type == wire.LEN:  # GraphDef.library
             for fn in wire.iter_fields(buf, f.value_start, f.end):
                 if fn.number == 1 and fn.wire_type == wire.LEN:  # FunctionDefLibrary.function
-                    functions.append(_function_from_wire(buf, fn.value_start, fn.end))
+                    where = f"{path}.library.function[{len(functions)}]"
+                    functions.append(_function_from_wire(buf, fn.value_start, fn.end, where))
+                else:  # gradients: only checked for invalid UTF-8
+                    rest.append(bytes(buf[fn.start : fn.end]))
+    if rest:
+        utf8.parse(function_pb2.FunctionDefLibrary, b"".join(rest), f"{path}.library")
     return Graph(tuple(nodes), tuple(functions))
 
 
@@ -128,38 +139,45 @@ def _arg(a) -> Arg:
 # --- wire-level reading for large messages ------------------------------------------------
 
 
-def _node_from_wire(buf, start: int, end: int) -> Node:
+def _text(buf, f: wire.Field, path: str) -> str:
+    return utf8.text(bytes(buf[f.value_start : f.end]), path)
+
+
+def _node_from_wire(buf, start: int, end: int, path: str) -> Node:
     if end - start <= LARGE:
-        return node_from_message(node_def_pb2.NodeDef.FromString(bytes(buf[start:end])))
+        return node_from_message(utf8.parse(node_def_pb2.NodeDef, bytes(buf[start:end]), path))
     name = op = device = ""
     inputs, attrs = [], []
     for f in wire.iter_fields(buf, start, end):
         if f.wire_type != wire.LEN:
             continue
         if f.number == 1:
-            name = wire.text(buf, f)
+            name = _text(buf, f, f"{path}.name")
         elif f.number == 2:
-            op = wire.text(buf, f)
+            op = _text(buf, f, f"{path}.op")
         elif f.number == 3:
-            inputs.append(wire.text(buf, f))
+            inputs.append(_text(buf, f, f"{path}.input[{len(inputs)}]"))
         elif f.number == 4:
-            device = wire.text(buf, f)
+            device = _text(buf, f, f"{path}.device")
         elif f.number == 5:
-            attrs.append(_attr_entry_from_wire(buf, f))
+            attrs.append(_attr_entry_from_wire(buf, f, f"{path}.attr"))
     return Node(name, op, tuple(inputs), device, tuple(sorted(attrs)))
 
 
-def _attr_entry_from_wire(buf, entry: wire.Field) -> tuple[str, Attr]:
-    key, value = "", Attr("")
+def _attr_entry_from_wire(buf, entry: wire.Field, path: str) -> tuple[str, Attr]:
+    raw, value = b"", None
     for f in wire.iter_fields(buf, entry.value_start, entry.end):
         if f.number == 1 and f.wire_type == wire.LEN:
-            key = wire.text(buf, f)
+            raw = bytes(buf[f.value_start : f.end])
         elif f.number == 2 and f.wire_type == wire.LEN:
-            if f.end - f.value_start <= LARGE:
-                value = attr(attr_value_pb2.AttrValue.FromString(bytes(buf[f.value_start : f.end])))
-            else:
-                value = _large_tensor_attr(buf, f)
-    return key, value
+            value = f
+    where = path + utf8.key(raw)
+    key = utf8.text(raw, where)
+    if value is None:
+        return key, Attr("")
+    if value.end - value.value_start <= LARGE:
+        return key, attr(utf8.parse(attr_value_pb2.AttrValue, bytes(buf[value.value_start : value.end]), where))
+    return key, _large_tensor_attr(buf, value)
 
 
 def _large_tensor_attr(buf, value: wire.Field) -> Attr:
@@ -176,24 +194,16 @@ def _large_tensor_attr(buf, value: wire.Field) -> Attr:
     return Attr("large", size=value.end - value.value_start)
 
 
-def _function_from_wire(buf, start: int, end: int) -> FunctionGraph:
-    signature = op_def_pb2.OpDef()
-    nodes, ret = [], []
+def _function_from_wire(buf, start: int, end: int, path: str) -> FunctionGraph:
+    nodes, rest = [], []
     for f in wire.iter_fields(buf, start, end):
-        if f.wire_type != wire.LEN:
-            continue
-        if f.number == 1:  # signature: small
-            signature.MergeFromString(bytes(buf[f.value_start : f.end]))
-        elif f.number == 3:
-            nodes.append(_node_from_wire(buf, f.value_start, f.end))
-        elif f.number == 4:  # ret map entry
-            key = target = ""
-            for g in wire.iter_fields(buf, f.value_start, f.end):
-                if g.number == 1 and g.wire_type == wire.LEN:
-                    key = wire.text(buf, g)
-                elif g.number == 2 and g.wire_type == wire.LEN:
-                    target = wire.text(buf, g)
-            ret.append((key, target))
+        if f.number == 3 and f.wire_type == wire.LEN:
+            nodes.append(_node_from_wire(buf, f.value_start, f.end, f"{path}.node_def[{len(nodes)}]"))
+        else:  # signature, ret, attrs: small
+            rest.append(bytes(buf[f.start : f.end]))
+    header = utf8.parse(function_pb2.FunctionDef, b"".join(rest), path)
+    signature = header.signature
+    ret = list(header.ret.items())
     return FunctionGraph(
         name=signature.name,
         inputs=tuple(_arg(a) for a in signature.input_arg),

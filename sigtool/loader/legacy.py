@@ -18,6 +18,7 @@ from google.protobuf import message as pb_message
 from sigtool._proto import graph_pb2, manifest_pb2, meta_graph_pb2
 from sigtool.errors import LoadError
 from sigtool import wire
+from sigtool.loader import utf8
 from sigtool.loader.dtypes import dtype_name
 from sigtool.loader.read import PROTOBUF_LIMIT, mapped, read_bytes
 from sigtool.model import CLASSIFY, DEFAULT_SIGNATURE, PREDICT, REGRESS, MetaGraph, Signature, TensorSpec, signature_order
@@ -36,7 +37,7 @@ def read(located, *, ops: bool, graph: bool) -> MetaGraph:
         data = bytes(buf)
     _, (mg,) = read_bytes(wire.length_delimited(2, data), located.display, ops=ops, functions=False, graph=graph)
     try:
-        proto = meta_graph_pb2.MetaGraphDef.FromString(data)
+        proto = utf8.parse(meta_graph_pb2.MetaGraphDef, data, "meta_graphs[0]")  # paths as read_bytes writes them
     except pb_message.DecodeError:
         raise LoadError(f"{located.display} is not a valid MetaGraphDef; the export is corrupt") from None
     signatures = convert(_manifest(proto), _dtypes_by_node(proto))
@@ -88,6 +89,9 @@ def convert(manifest, dtypes: dict[str, str]) -> list[Signature]:
     return list(result.values())
 
 
+_SIGNATURES_PATH = "meta_graphs[0].collection_def['serving_signatures'].any_list.value[0].value"
+
+
 def _manifest(proto):
     """The Signatures message in the serving_signatures collection; empty when absent or invalid, as in the shim."""
     manifest = manifest_pb2.Signatures()
@@ -95,7 +99,7 @@ def _manifest(proto):
     if collection is None or len(collection.any_list.value) != 1:
         return manifest
     try:
-        manifest.ParseFromString(collection.any_list.value[0].value)
+        manifest = utf8.parse(manifest_pb2.Signatures, collection.any_list.value[0].value, _SIGNATURES_PATH)
     except pb_message.DecodeError:
         manifest.Clear()
     return manifest
@@ -111,7 +115,8 @@ def _dtypes_by_node(proto) -> dict[str, str]:
     collection = proto.collection_def.get("serving_graph")
     if collection is not None and len(collection.any_list.value) == 1:
         try:
-            graph = graph_pb2.GraphDef.FromString(collection.any_list.value[0].value)
+            where = "meta_graphs[0].collection_def['serving_graph'].any_list.value[0].value"
+            graph = utf8.parse(graph_pb2.GraphDef, collection.any_list.value[0].value, where)
         except pb_message.DecodeError:
             pass
     dtypes: dict[str, str] = {}

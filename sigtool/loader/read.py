@@ -18,7 +18,7 @@ from dataclasses import replace
 
 from sigtool.errors import LoadError
 from sigtool import wire
-from sigtool.loader import decode
+from sigtool.loader import decode, load_order, utf8
 from sigtool.loader.paths import PB, Located
 from sigtool.model import Graph, MetaGraph
 
@@ -88,8 +88,10 @@ def read_bytes(buf, display: str, *, ops: bool, functions: bool, graph: bool) ->
     meta_graphs = []
     for index, (start, end) in enumerate(ranges):
         where = f"{display} is not a valid SavedModel: MetaGraph #{index + 1}"
+        path = f"meta_graphs[{index}]"
         try:
-            parts = decode.meta_graph(buf, start, end)
+            parts = decode.meta_graph(buf, start, end, path)
+            listing = functions and parts.object_graph
             mg = MetaGraph(
                 tags=tuple(parts.tags),
                 signatures=parts.signatures,
@@ -98,8 +100,10 @@ def read_bytes(buf, display: str, *, ops: bool, functions: bool, graph: bool) ->
                 stripped_default_attrs=parts.stripped_default_attrs,
                 has_object_graph=bool(parts.object_graph),
                 asset_files=parts.asset_files,
-                ops=_ops_of_graph(buf, parts.graph) if ops else None,
-                functions=decode.functions(buf, parts.object_graph) if functions and parts.object_graph else None,
+                ops=_ops_of_graph(buf, parts.graph, path) if ops else None,
+                functions=decode.functions(
+                    buf, parts.object_graph, f"{path}.object_graph_def", load_order.ranks(buf, parts.graph)
+                ) if listing else None,
                 collection_keys=parts.collection_keys,
                 has_saver=parts.has_saver,
             )
@@ -110,22 +114,35 @@ def read_bytes(buf, display: str, *, ops: bool, functions: bool, graph: bool) ->
         except wire.WireError as e:
             raise LoadError(f"{where} is corrupt ({e})") from None
         if graph:
-            mg = replace(mg, graph=_graph(buf, parts.graph, where))
+            mg = replace(mg, graph=_graph(buf, parts.graph, where, path))
+            _check_strings(buf, start, end, path)
         meta_graphs.append(mg)
     return schema, tuple(meta_graphs)
 
 
-def _graph(buf, ranges, where: str) -> Graph:
+def _graph(buf, ranges, where: str, path: str) -> Graph:
     from google.protobuf import message as pb_message
 
     from sigtool.loader import graph as graph_reader  # check only: imports protobuf
 
     try:
-        parts = [graph_reader.from_wire(buf, start, end) for start, end in ranges]
+        return graph_reader.from_wire_ranges(buf, ranges, f"{path}.graph_def")
     except (wire.WireError, pb_message.DecodeError) as e:
         detail = f" ({e})" if isinstance(e, wire.WireError) else ""
         raise LoadError(f"{where}: its graph is corrupt{detail}") from None
-    return Graph(tuple(n for g in parts for n in g.nodes), tuple(f for g in parts for f in g.functions))
+
+
+def _check_strings(buf, start: int, end: int, path: str) -> None:
+    """Every string field of the MetaGraphDef outside its graph (the graph reader checks that), for check."""
+    from google.protobuf import message as pb_message
+
+    from sigtool._proto import meta_graph_pb2
+
+    rest = b"".join(bytes(buf[f.start : f.end]) for f in wire.iter_fields(buf, start, end) if f.number != 2)
+    try:
+        utf8.parse(meta_graph_pb2.MetaGraphDef, rest, path)
+    except (pb_message.DecodeError, RecursionError):
+        pass  # corrupt in another way: what check reads was decoded leniently, as before
 
 
 def _top_level(buf, display: str) -> tuple[int, list[tuple[int, int]], list[int]]:
@@ -194,7 +211,9 @@ def read_pbtxt(located: Located, *, ops: bool, functions: bool, graph: bool) -> 
         raise LoadError(
             f"{located.display} is not text (byte {e.start} is not UTF-8); a binary SavedModel must be named {PB}"
         ) from None
-    model = saved_model_pb2.SavedModel()
+    # Parsed into a twin whose string fields are bytes, so that a string that is not UTF-8 ("\\377") is
+    # read on and noted by the fast path, as in a binary file (protobuf's own text parser stops there).
+    model = utf8.lenient_class(saved_model_pb2.SavedModel.DESCRIPTOR)()
     try:
         text_format.Parse(text, model, allow_unknown_extension=False)
     except (text_format.ParseError, ValueError) as e:  # ValueError: a number out of its field's range
@@ -212,7 +231,7 @@ def read_pbtxt(located: Located, *, ops: bool, functions: bool, graph: bool) -> 
 _CALL_OPS = ("PartitionedCall", "StatefulPartitionedCall")
 
 
-def _ops_of_graph(buf, graph_ranges) -> tuple[str, ...]:
+def _ops_of_graph(buf, graph_ranges, path: str = "meta_graphs[0]") -> tuple[str, ...]:
     """Ops used by a serialized GraphDef, as TF's ops_used_by_graph_def computes them.
 
     Only node headers (op, and the called function of *PartitionedCall nodes) are
@@ -220,14 +239,16 @@ def _ops_of_graph(buf, graph_ranges) -> tuple[str, ...]:
     """
     nodes: list[tuple[str, str]] = []  # (op, called function)
     functions: dict[str, list[tuple[str, str]]] = {}
+    count = 0
     for f in (f for start, end in graph_ranges for f in wire.iter_fields(buf, start, end)):
         if f.number == 1 and f.wire_type == wire.LEN:  # GraphDef.node
-            nodes.append(_node_header(buf, f.value_start, f.end))
+            nodes.append(_node_header(buf, f.value_start, f.end, f"{path}.graph_def.node[{len(nodes)}]"))
         elif f.number == 2 and f.wire_type == wire.LEN:  # GraphDef.library
             for fn in wire.iter_fields(buf, f.value_start, f.end):
                 if fn.number == 1 and fn.wire_type == wire.LEN:  # FunctionDefLibrary.function
-                    name, body = _function_def(buf, fn.value_start, fn.end)
+                    name, body = _function_def(buf, fn.value_start, fn.end, f"{path}.graph_def.library.function[{count}]")
                     functions.setdefault(name, body)
+                    count += 1
     return _used_ops(nodes, functions)
 
 
@@ -243,12 +264,16 @@ def _used_ops(nodes, functions) -> tuple[str, ...]:
     return tuple(sorted(used - set(functions)))
 
 
-def _node_header(buf, start: int, end: int) -> tuple[str, str]:
+def _text(buf, f: wire.Field, path: str) -> str:
+    return utf8.text(bytes(buf[f.value_start : f.end]), path)
+
+
+def _node_header(buf, start: int, end: int, path: str) -> tuple[str, str]:
     op = called = ""
     attrs = []
     for f in wire.iter_fields(buf, start, end):
         if f.number == 2 and f.wire_type == wire.LEN:
-            op = wire.text(buf, f)
+            op = _text(buf, f, f"{path}.op")
         elif f.number == 5 and f.wire_type == wire.LEN:
             attrs.append(f)
     if op in _CALL_OPS:
@@ -260,26 +285,26 @@ def _node_header(buf, start: int, end: int) -> tuple[str, str]:
                 elif f.number == 2 and f.wire_type == wire.LEN:
                     value = f
             if key == "f" and value is not None:
-                called = _attr_func_name(buf, value)
+                called = _attr_func_name(buf, value, f"{path}.attr['f'].func.name")
     return op, called
 
 
-def _attr_func_name(buf, value: wire.Field) -> str:
+def _attr_func_name(buf, value: wire.Field, path: str) -> str:
     for f in wire.iter_fields(buf, value.value_start, value.end):
         if f.number == 10 and f.wire_type == wire.LEN:  # AttrValue.func (NameAttrList)
             for g in wire.iter_fields(buf, f.value_start, f.end):
                 if g.number == 1 and g.wire_type == wire.LEN:
-                    return wire.text(buf, g)
+                    return _text(buf, g, path)
     return ""
 
 
-def _function_def(buf, start: int, end: int) -> tuple[str, list[tuple[str, str]]]:
+def _function_def(buf, start: int, end: int, path: str) -> tuple[str, list[tuple[str, str]]]:
     name, body = "", []
     for f in wire.iter_fields(buf, start, end):
         if f.number == 1 and f.wire_type == wire.LEN:  # FunctionDef.signature (OpDef)
             for g in wire.iter_fields(buf, f.value_start, f.end):
                 if g.number == 1 and g.wire_type == wire.LEN:
-                    name = wire.text(buf, g)
+                    name = _text(buf, g, f"{path}.signature.name")
         elif f.number == 3 and f.wire_type == wire.LEN:  # FunctionDef.node_def
-            body.append(_node_header(buf, f.value_start, f.end))
+            body.append(_node_header(buf, f.value_start, f.end, f"{path}.node_def[{len(body)}]"))
     return name, body
