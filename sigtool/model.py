@@ -91,6 +91,9 @@ class ConcreteFunction:
     name: str  # TF's internal name, e.g. "__inference_predict_123"
     args: tuple[StructValue, ...]  # positional arguments
     kwargs: StructValue | None  # a dict, or None
+    # Where tf.saved_model.load creates it: its position in the loader's topological sort of the function
+    # library (-1: not known). saved_model_cli lists a function's concrete functions by the names that gives.
+    load_order: int = -1
 
 
 @dataclass(frozen=True)
@@ -245,6 +248,9 @@ class SavedModelInfo:
     other_versions: tuple[str, ...] = ()
     files: ModelFiles | None = None  # read for check
     notes: tuple[str, ...] = field(default=(), compare=False)  # diagnostics for stderr
+    # Paths of string fields that are not valid UTF-8 (shown with replacement characters). TensorFlow and
+    # Serving refuse such a file. show finds them in what it decodes; check reads every string field.
+    invalid_utf8: tuple[str, ...] = ()
 
     @property
     def legacy(self) -> bool:
@@ -263,7 +269,7 @@ class SavedModelInfo:
                 return mg
         valid = sorted({format_tags(mg.tag_set) for mg in self.meta_graphs})
         raise UsageError(
-            f"no MetaGraph with tag-set {format_tags(sorted(wanted))!r}; valid tag-sets: "
+            f"no MetaGraph with tag-set {format_tags(tuple(tags))!r}; valid tag-sets: "  # as typed
             + ("; ".join(valid) if valid else "(none)")
         )
 

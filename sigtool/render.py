@@ -61,8 +61,13 @@ def show_json(info: SavedModelInfo, view: ShowView) -> str:
     plain = {"schema": JSON_SCHEMA, **dataclasses.asdict(dataclasses.replace(info, files=None))}
     del plain["notes"]  # diagnostics go to stderr, never into data
     del plain["files"]  # what check reads beside the model is not part of show
+    if not plain["invalid_utf8"]:
+        del plain["invalid_utf8"]  # present only when TF would refuse the file
     for mg in plain["meta_graphs"]:
         del mg["graph"]
+        for fn in mg["functions"] or ():
+            for cf in fn["concrete_functions"]:
+                del cf["load_order"]  # for -f smcli only
     return json.dumps(_finite(plain), indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False) + "\n"
 
 
