@@ -124,11 +124,19 @@ def show(model, tag_set, signature, model_version, show_all, fmt):
     info = loader.load(model, version=model_version, ops=show_all, functions=show_all)
     for message in info.notes:
         note(message)
-    info, tag_set_given = select(info, tag_set, signature)
+    unparsable = loader.invalid_utf8_error(info)  # shown all the same, then exit 3
+    try:
+        info, tag_set_given = select(info, tag_set, signature)
+    except UsageError:
+        if unparsable:  # the garbled string is the cause
+            raise unparsable from None
+        raise
     if fmt == "table" and not show_all and signature is None:
         info = _hide_internal(info)
     view = render.ShowView(tag_set=tag_set_given, signature=signature is not None, all=show_all)
     emit(render.FORMATS[fmt](info, view))
+    if unparsable:
+        raise unparsable
 
 
 def _hide_internal(info: SavedModelInfo) -> SavedModelInfo:
