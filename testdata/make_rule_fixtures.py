@@ -31,18 +31,18 @@ import shutil
 import struct
 import sys
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))  # make_testdata, whatever the current directory
 sys.path.insert(0, str(HERE.parent))  # this checkout's sigtool._proto
 
-from google.protobuf import text_format  # noqa: E402
+import make_testdata as mt
+from google.protobuf import text_format
+from make_testdata import CLASSIFY, DT, PREDICT, REGRESS, const, node, placeholder, serialize
 
-import make_testdata as mt  # noqa: E402
-from make_testdata import CLASSIFY, DT, PREDICT, REGRESS, const, node, placeholder, serialize  # noqa: E402
-from sigtool._proto import attr_value_pb2, manifest_pb2, meta_graph_pb2, prediction_log_pb2  # noqa: E402
+from sigtool._proto import attr_value_pb2, manifest_pb2, meta_graph_pb2, prediction_log_pb2
 
 RULES_DIR = HERE / "rules"
 PB = "1/saved_model.pb"  # most fixtures are model base paths holding version 1, as Serving wants
@@ -53,6 +53,19 @@ class Case:
     expect: tuple[str, ...]  # each must appear in some finding of the rule on triggers/
     args: str = ""  # check options for both fixtures
     unconditional: str = ""  # no clean/ can exist: why
+
+
+CASES: dict[str, tuple[Case, object]] = {}  # rule id -> (case, function returning (triggers, clean) files)
+
+
+def case(rule_id: str, *expect: str, args: str = "", unconditional: str = ""):
+    """Register the function below as the fixture builder for rule_id."""
+
+    def register(make):
+        CASES[rule_id] = (Case(expect, args, unconditional), make)
+        return make
+
+    return register
 
 
 # --- graph pieces -------------------------------------------------------------------------------
@@ -80,8 +93,14 @@ def parse_example_nodes() -> list:
     parse = node(
         "ParseExample/ParseExampleV2",
         "ParseExampleV2",
-        ["tf_example", "ParseExample/names", "ParseExample/sparse_keys", "ParseExample/dense_keys",
-         "ParseExample/ragged_keys", "ParseExample/dense_default"],
+        [
+            "tf_example",
+            "ParseExample/names",
+            "ParseExample/sparse_keys",
+            "ParseExample/dense_keys",
+            "ParseExample/ragged_keys",
+            "ParseExample/dense_default",
+        ],
     )
     list_attr(parse, "Tdense", types=[DT.DT_FLOAT])
     list_attr(parse, "dense_shapes", shapes=[(1,)])
@@ -125,8 +144,14 @@ def classifier_nodes(*, classes: str) -> list:
         node("logits", "MatMul", [X_PARSED, "weights"], T=DT.DT_FLOAT),
         node("probabilities", "Softmax", ["logits"], T=DT.DT_FLOAT),
         const("argmax_axis", DT.DT_INT32, int_val=[1]),
-        node("argmax", "ArgMax", ["probabilities", "argmax_axis"], T=DT.DT_FLOAT, Tidx=DT.DT_INT32,
-             output_type=DT.DT_INT64),
+        node(
+            "argmax",
+            "ArgMax",
+            ["probabilities", "argmax_axis"],
+            T=DT.DT_FLOAT,
+            Tidx=DT.DT_INT32,
+            output_type=DT.DT_INT64,
+        ),
         const("expand_axis", DT.DT_INT32, int_val=[-1]),
         node("class_ids", "ExpandDims", ["argmax", "expand_axis"], T=DT.DT_INT64, Tdim=DT.DT_INT32),
     ]
@@ -171,28 +196,42 @@ def pb(message) -> dict[str, bytes]:
     return {PB: serialize(message)}
 
 
-# --- one function per rule: (triggers files, clean files), paths relative to the fixture ----------
+# --- one function per rule: (triggers files, clean files or None), paths relative to the fixture ----
 
 
+@case(
+    "FMT001",
+    "serve  written by TensorFlow 1.15.5",
+    unconditional="FMT001 notes the writer's TensorFlow version for every MetaGraph, and every readable model "
+    "has one: no model can be clean.",
+)
 def fmt001():
     # Written by an old TF; there is no clean model: every MetaGraph gets this note.
     return pb(predict_model(tensorflow_version="1.15.5")), None
 
 
+@case("FMT002", "default attrs stripped")
 def fmt002():
     return pb(predict_model(stripped_default_attrs=True)), pb(predict_model())
 
 
+@case("FMT003", "saved_model_schema_version is 2, not 1")
 def fmt003():
     future = predict_model()
     future.saved_model_schema_version = 2
     return pb(future), pb(predict_model())
 
 
+@case("FMT004", "text format (saved_model.pbtxt)")
 def fmt004():
     return {"1/saved_model.pbtxt": text_format.MessageToString(predict_model()).encode()}, pb(predict_model())
 
 
+@case(
+    "GRAPH001",
+    "tensor 'probs:0' names node 'probs', which is not in the graph",
+    "tensor 'y:1' does not exist: y (Identity) has only 1 output",
+)
 def graph001():
     # The signature still names tensors of the graph before it was pruned and its nodes renamed.
     stale = mt.signature_def(
@@ -203,6 +242,7 @@ def graph001():
     return pb(predict_model({"serving_default": stale})), pb(predict_model())
 
 
+@case("GRAPH002", "TensorInfo says DT_DOUBLE but placeholder x:0 is DT_FLOAT")
 def graph002():
     wrong = mt.signature_def(
         PREDICT, {"x": mt.tensor_info("x:0", DT.DT_DOUBLE, (-1, 1))}, {"y": mt.tensor_info("y:0", DT.DT_FLOAT, (-1, 1))}
@@ -210,6 +250,7 @@ def graph002():
     return pb(predict_model({"serving_default": wrong})), pb(predict_model())
 
 
+@case("GRAPH003", "input x is fed into x_float:0, an output of Cast 'x_float', not a placeholder")
 def graph003():
     # x (int64) -> Identity x_in -> Cast x_float -> half_plus_two; the TF1 entry-point Identity is fine.
     nodes = [
@@ -225,11 +266,14 @@ def graph003():
     y = {"y": mt.tensor_info("y:0", DT.DT_FLOAT, (-1, 1))}
 
     def model(name, dtype):
-        return predict_model({"serving_default": mt.signature_def(PREDICT, {"x": mt.tensor_info(name, dtype, (-1, 1))}, y)}, nodes)
+        return predict_model(
+            {"serving_default": mt.signature_def(PREDICT, {"x": mt.tensor_info(name, dtype, (-1, 1))}, y)}, nodes
+        )
 
     return pb(model("x_float:0", DT.DT_FLOAT)), pb(model("x_in:0", DT.DT_INT64))
 
 
+@case("GRAPH005", "output y needs placeholder keep_prob, which serving_default does not feed")
 def graph005():
     # TF1 dropout: y is scaled by keep_prob, which the signature does not feed.
     def model(*keep_prob):
@@ -246,17 +290,24 @@ def graph005():
     return pb(model(unfed)), pb(model(default, defaulted))
 
 
+@case("SERVE001", "no MetaGraph is tagged exactly 'serve' (tag-sets: gpu,serve)", "--saved_model_tags=gpu,serve")
 def serve001():
     gpu_only = predict_model()
     gpu_only.meta_graphs[0].meta_info_def.tags.append("gpu")
     return pb(gpu_only), pb(predict_model())
 
 
+@case("SERVE002", "no serving_default signature (signatures: predict)")
 def serve002():
     only_named = predict_model({"predict": mt.predict_x_to_y()})
     return pb(only_named), pb(predict_model())
 
 
+@case(
+    "SERVE004",
+    "serve/assets/vocab.txt  assets/vocab.txt is missing (fed to asset_path_0:0)",
+    "serve/assets/../labels.txt  asset path points outside the model directory",
+)
 def serve004():
     def model(*filenames):
         mg = predict_model().meta_graphs[0]
@@ -272,10 +323,16 @@ def serve004():
     return triggers, clean
 
 
+@case("SERVE005", "not in a numbered version directory")
 def serve005():
     return {"saved_model.pb": serialize(predict_model())}, pb(predict_model())
 
 
+@case(
+    "SERVE006",
+    "#2  requests signature 'predict', which the model does not have",
+    "#3  inputs do not match serving_default: unknown ['inputs'], missing ['x']",
+)
 def serve006():
     def predict_log(signature="", **inputs):
         log = prediction_log_pb2.PredictionLog()
@@ -296,6 +353,7 @@ def serve006():
     return {PB: model, warmup: tfrecord(bad)}, {PB: model, warmup: tfrecord(good)}
 
 
+@case("SERVE007", "00000001/export.meta  legacy SessionBundle export: current Serving refuses it")
 def serve007():
     """A legacy SessionBundle export (export.meta), and the same model re-exported as a SavedModel."""
     mg = meta_graph_pb2.MetaGraphDef()
@@ -311,6 +369,7 @@ def serve007():
     return {"00000001/export.meta": serialize(mg)}, {"00000001/saved_model.pb": serialize(predict_model())}
 
 
+@case("SERVE008", "not served by default (Serving loads tags 'serve')", "--saved_model_tags=gpu,serve")
 def serve008():
     both = predict_model()
     gpu = both.meta_graphs.add()
@@ -321,19 +380,23 @@ def serve008():
     return pb(both), pb(predict_model())
 
 
+@case("SHAPE001", "serve/serving_default/outputs/scores  scores shape [?] is not rank 2")
 def shape001():
     rank_one = classify_model(scores_shape=(-1,), scores_node="scores")
     return pb(rank_one), pb(classify_model())
 
 
+@case("SRV001", "Serving's Classify API would fail: No classification inputs found in SignatureDef")
 def srv001():
     return pb(classify_model(input_key="examples")), pb(classify_model())
 
 
+@case("SRV002", "Serving's Regress API would fail: No regression outputs found in SignatureDef")
 def srv002():
     return pb(regress_model(output_key="scores")), pb(regress_model())
 
 
+@case("SRV003", "Expected prediction signature method_name to be one of", "Was: predict", args="--method-check")
 def srv003():
     def model(method):
         sig = mt.predict_x_to_y()
@@ -343,11 +406,13 @@ def srv003():
     return pb(model("predict")), pb(model(PREDICT))
 
 
+@case("SRV004", "keys fit Serving's Regress API but method_name is tensorflow/serving/predict", args="--method-check")
 def srv004():
     # What tf.saved_model.save writes for a regression model: the keys fit Regress, the method says predict.
     return pb(regress_model(method=PREDICT)), pb(regress_model())
 
 
+@case("SRV005", "serve/model_info  no inputs: gRPC Predict serves it, but REST fails")
 def srv005():
     info = mt.signature_def(PREDICT, {}, {"version": mt.tensor_info("model_version:0", DT.DT_STRING, ())})
     nodes = mt.half_plus_two_nodes() + [const("model_version", DT.DT_STRING, string_val=[b"2026-12-01"])]
@@ -355,52 +420,23 @@ def srv005():
     return pb(with_info), pb(predict_model())
 
 
+@case("TYPE001", "serve/serving_default/outputs/classes  classes is DT_INT64; TF's is_valid_signature wants DT_STRING")
 def type001():
     return pb(classify_model(classes="ids")), pb(classify_model())
 
 
-CASES: dict[str, tuple[Case, object]] = {
-    "FMT001": (Case(("serve  written by TensorFlow 1.15.5",),
-                    unconditional="FMT001 notes the writer's TensorFlow version for every MetaGraph, and every "
-                                  "readable model has one: no model can be clean."), fmt001),
-    "FMT002": (Case(("default attrs stripped",)), fmt002),
-    "FMT003": (Case(("saved_model_schema_version is 2, not 1",)), fmt003),
-    "FMT004": (Case(("text format (saved_model.pbtxt)",)), fmt004),
-    "GRAPH001": (Case(("tensor 'probs:0' names node 'probs', which is not in the graph",
-                       "tensor 'y:1' does not exist: y (Identity) has only 1 output")), graph001),
-    "GRAPH002": (Case(("TensorInfo says DT_DOUBLE but placeholder x:0 is DT_FLOAT",)), graph002),
-    "GRAPH003": (Case(("input x is fed into x_float:0, an output of Cast 'x_float', not a placeholder",)), graph003),
-    "GRAPH005": (Case(("output y needs placeholder keep_prob, which serving_default does not feed",)), graph005),
-    "SERVE001": (Case(("no MetaGraph is tagged exactly 'serve' (tag-sets: gpu,serve)", "--saved_model_tags=gpu,serve")),
-                 serve001),
-    "SERVE002": (Case(("no serving_default signature (signatures: predict)",)), serve002),
-    "SERVE004": (Case(("serve/assets/vocab.txt  assets/vocab.txt is missing (fed to asset_path_0:0)",
-                       "serve/assets/../labels.txt  asset path points outside the model directory")), serve004),
-    "SERVE005": (Case(("not in a numbered version directory",)), serve005),
-    "SERVE006": (Case(("#2  requests signature 'predict', which the model does not have",
-                       "#3  inputs do not match serving_default: unknown ['inputs'], missing ['x']")), serve006),
-    "SERVE007": (Case(("00000001/export.meta  legacy SessionBundle export: current Serving refuses it",)), serve007),
-    "SERVE008": (Case(("not served by default (Serving loads tags 'serve')", "--saved_model_tags=gpu,serve")),
-                 serve008),
-    "SHAPE001": (Case(("serve/serving_default/outputs/scores  scores shape [?] is not rank 2",)), shape001),
-    "SRV001": (Case(("Serving's Classify API would fail: No classification inputs found in SignatureDef",)), srv001),
-    "SRV002": (Case(("Serving's Regress API would fail: No regression outputs found in SignatureDef",)), srv002),
-    "SRV003": (Case(("Expected prediction signature method_name to be one of", "Was: predict"),
-                    args="--method-check"), srv003),
-    "SRV004": (Case(("keys fit Serving's Regress API but method_name is tensorflow/serving/predict",),
-                    args="--method-check"), srv004),
-    "SRV005": (Case(("serve/model_info  no inputs: gRPC Predict serves it, but REST fails",)), srv005),
-    "TYPE001": (Case(("serve/serving_default/outputs/classes  classes is DT_INT64; TF's is_valid_signature wants "
-                      "DT_STRING",)), type001),
-}
-
 # Rules whose fixtures TensorFlow writes (see build_tf).
 TF_CASES: dict[str, Case] = {
-    "GRAPH004": Case(("serve/serving_default/outputs/noise  output noise does not depend on any input",
-                      "← Const (a value frozen at trace time?)")),
-    "SEC001": Case(("op ReadFile reads or writes files (at __inference_serve_",
-                    "op Timestamp on the --deny-op list"),
-                   args="--deny-op Timestamp --allow-op PrintV2"),
+    "GRAPH004": Case(
+        (
+            "serve/serving_default/outputs/noise  output noise does not depend on any input",
+            "← Const (a value frozen at trace time?)",
+        )
+    ),
+    "SEC001": Case(
+        ("op ReadFile reads or writes files (at __inference_serve_", "op Timestamp on the --deny-op list"),
+        args="--deny-op Timestamp --allow-op PrintV2",
+    ),
     "SERVE003": Case(("variables/variables.data-00000-of-00002  missing data shard",)),
 }
 
