@@ -21,12 +21,18 @@ def writer_version(info, options):
 def stripped_default_attrs(info, options):
     """Default-valued attributes were stripped from the graph.
 
-    Fine for a TF at least as new as the writer; an older TF may not know
-    the defaults and reject the nodes.
+    This is what lets an older TF load the graph: an attribute that a newer
+    TF added to an op is left out while it keeps its default, so a TF (or
+    Serving) that predates the attribute does not reject the node. Ops that
+    are newer than the loading TF still fail (OPS001 names them).
     """
     for mg in info.meta_graphs:
         if mg.stripped_default_attrs:
-            yield tags_of(mg), "default attrs stripped: load it with TensorFlow >= the version that wrote it"
+            writer = f"TensorFlow {mg.tensorflow_version}" if mg.tensorflow_version else "the TensorFlow that wrote it"
+            yield tags_of(mg), (
+                f"default attrs stripped: TensorFlow or Serving older than {writer} can load its nodes, "
+                f"as long as it registers every op"
+            )
 
 
 @rule("FMT003", Severity.WARNING)

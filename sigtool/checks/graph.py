@@ -1,9 +1,9 @@
 """Graph consistency: signatures checked against the graph they name, and the tf.function trap.
 
 GRAPH001-003 and GRAPH005 compare each TensorInfo with the nodes it names;
-GRAPH004 follows data dependencies backwards from each output, through the
-main graph and into the functions it calls, to find outputs that no input can
-change. Everything here reads the plain Graph (MetaGraph.graph): a model
+GRAPH004 follows data and control dependencies backwards from each output,
+through the main graph and into the functions it calls, to find outputs that
+no input can change. Everything here reads the plain Graph (MetaGraph.graph): a model
 loaded without graph=True has nothing to check.
 """
 
@@ -360,17 +360,25 @@ def input_is_placeholder(info, options):
     half_plus_two) name a fed entry point with one on purpose.
     """
     for mg, sig in _graph_signatures(info):
+        computed: dict[str, tuple[str, list[tuple[str, str, Node]]]] = {}  # one finding per input
         for io, key, place, label, name, _ in _tensors(mg, sig):
             parsed = parse_tensor_name(name) if io == "inputs" else None
             node = mg.graph.node(parsed[0]) if parsed else None
             if node is None or node.op in _PLACEHOLDERS or node.op == "Identity":
                 continue
+            computed.setdefault(key, (place, []))[1].append((label, name, node))
+        for key, (place, fed) in computed.items():
+            if len(fed) == 1:
+                label, name, node = fed[0]
+                what = f"{_what(key, label)} is fed into {name}, an output of {node.op} {node.name!r}"
+            else:
+                parts = ", ".join(f"{label} {name} ({node.op})" for label, name, node in fed[:3])
+                more = f" and {len(fed) - 3} more" if len(fed) > 3 else ""
+                what = f"{key} is fed into computed tensors: {parts}{more}"
+            computes = "those ops compute" if len(fed) > 1 else "that op computes"
             yield (
                 place,
-                (
-                    f"input {_what(key, label)} is fed into {name}, an output of {node.op} {node.name!r}, not a "
-                    f"placeholder: feeding overrides what that op computes; point the TensorInfo at a Placeholder"
-                ),
+                f"input {what}, not a placeholder: feeding overrides what {computes}; point the TensorInfo at a Placeholder",
             )
 
 
@@ -407,6 +415,15 @@ _STATEFUL_PARTS = (
     "Anonymous",
     "Summary",
 )
+# Ops that change a variable, table, queue or stack (prefixes); the pure ops among them are excluded.
+_UPDATE_PREFIXES = (
+    "Assign", "Scatter", "ResourceScatter", "Apply", "ResourceApply", "SparseApply", "ResourceSparseApply",
+    "LookupTableInsert", "LookupTableImport", "LookupTableRemove", "InitializeTable", "QueueEnqueue",
+    "StackPush", "TensorArrayWrite", "TensorArrayScatter", "AccumulatorApply", "CountUpTo",
+    "BoostedTreesUpdate", "RngSkip", "RngReadAndSkip",
+)
+_PURE_UPDATE_LOOKALIKES = frozenset({"ScatterNd", "ScatterNdNonAliasingAdd"})
+_GROUP_OPS = frozenset({"NoOp", "Identity", "IdentityN"})  # tf.group / control_dependencies wrappers
 _STATEFUL_CACHE: dict[str, bool] = {}
 _PATH_HEAD = 8  # steps of a long dependency path shown before "…" (the last two are always shown)
 BUDGET = 500_000  # node visits per MetaGraph before GRAPH004/005 stop following (and stay silent)
@@ -419,6 +436,11 @@ def is_stateful_op(op: str) -> bool:
     if found is None:
         found = _STATEFUL_CACHE[op] = op in _STATEFUL_OPS or any(part in op for part in _STATEFUL_PARTS)
     return found
+
+
+def is_update_op(op: str) -> bool:
+    """Ops that change state when run (an assignment, a table insert, an optimizer step, an enqueue)."""
+    return op.startswith(_UPDATE_PREFIXES) and op not in _PURE_UPDATE_LOOKALIKES
 
 
 class _Step:
@@ -463,14 +485,34 @@ class _Dep:
 
 
 _LIVE = _Dep(live=True)
+_NOTHING = _Dep()  # a control input that changes nothing: ignored
 
 
 class _Budget(Exception):
     pass
 
 
+def _data_count(node: Node) -> int:
+    return sum(1 for r in node.inputs if r[:1] != "^")
+
+
+def _with_control(dep: _Dep, control: list[_Dep]) -> _Dep:
+    """dep, made live (or needing placeholders or arguments) by what its control inputs depend on.
+
+    The path stays the data path: a Const with ^AssignAdd is not built from the update, only run after it.
+    """
+    if not control or all(c.constant for c in control):
+        return dep
+    live = dep.live or any(c.live for c in control)
+    unfed = dep.unfed.union(*(c.unfed for c in control))
+    args = dep.args.union(*(c.args for c in control))
+    if live or unfed:
+        return _LIVE if not unfed and not args else _Dep(live=live, unfed=unfed, args=args)
+    return _Dep(args=args, path=dep.path, end_arg=dep.end_arg)
+
+
 class Tracer:
-    """Follows data inputs backwards, through the main graph and into called functions.
+    """Follows data and control inputs backwards, through the main graph and into called functions.
 
     Keys: ("", node, index) in the main graph, (function, node, index) in a
     function body (index: the output, for call nodes; None for other nodes,
@@ -491,6 +533,7 @@ class Tracer:
         self._main_memos: dict = {}
         self._fn_nodes: dict[str, dict[str, Node]] = {}
         self._has_state: dict[str, bool] = {}
+        self._updates: dict[str, bool] = {}
 
     def trace(self, tensor: str, feeds: set[tuple[str, int]]) -> _Dep | None:
         """What main-graph tensor "node:index" depends on, given the fed tensors; None if unknown."""
@@ -565,14 +608,66 @@ class Tracer:
             if node is None:
                 return [_LIVE], None
             needs = [self._fn_edge(fn, r, nodes) for r in node.inputs if r[:1] != "^"]
+            needs += [self._control_edge(r[1:], nodes, scope) for r in node.inputs if r[:1] == "^"]
         else:
             node = self._nodes.get(name)
             if node is None:
                 return [_LIVE], None
             needs = [self._main_edge(r, feeds) for r in node.inputs if r[:1] != "^"]
+            needs += [self._control_edge(r[1:], self._nodes, "") for r in node.inputs if r[:1] == "^"]
         if index is not None:  # a call: the callee's summary for this output first, then the call's inputs
             needs.insert(0, (self._callee(node).name, index))
         return needs, node
+
+    def _control_edge(self, name: str, nodes: dict[str, Node], scope: str):
+        """A control input "^name" counts when it runs a state update (directly, through NoOp/Identity
+        groups, or inside a called function): a TF1 metric's Const value fetched with ^AssignAdd is
+        updated by every request. Other control inputs order the run without changing any value; TF2
+        puts one on every function output (^StatefulPartitionedCall), so they are not followed.
+        """
+        if name not in nodes:
+            return _LIVE
+        return (scope, name, None) if self._runs_update(name, nodes) else _NOTHING
+
+    def _runs_update(self, name: str, nodes: dict[str, Node]) -> bool:
+        seen, todo = {name}, [name]
+        while todo:
+            node = nodes.get(todo.pop())
+            if node is None:
+                continue
+            if is_update_op(node.op):
+                return True
+            callees = node.calls + ((node.op,) if node.op in self._functions else ())
+            if any(self._function_updates(f) for f in callees):
+                return True
+            if node.op in _GROUP_OPS:
+                for ref in node.inputs:
+                    before = ref.lstrip("^").split(":")[0]
+                    if before not in seen:
+                        seen.add(before)
+                        todo.append(before)
+        return False
+
+    def _function_updates(self, name: str) -> bool:
+        """Whether a library function (or one it calls) updates state; unknown functions count as updating."""
+        if name in self._updates:
+            return self._updates[name]
+        seen, todo, found = {name}, [name], False
+        while todo and not found:
+            fn = self._functions.get(todo.pop())
+            if fn is None:
+                found = True
+                break
+            for n in fn.nodes:
+                if is_update_op(n.op):
+                    found = True
+                    break
+                for callee in n.calls + ((n.op,) if n.op in self._functions else ()):
+                    if callee not in seen:
+                        seen.add(callee)
+                        todo.append(callee)
+        self._updates[name] = found
+        return found
 
     def _combine(self, key, needs: list, node: Node | None, memo) -> _Dep:
         if len(key) == 2 or node is None:
@@ -583,13 +678,19 @@ class Tracer:
         op = node.op
         if op in _UNFED_PLACEHOLDERS:  # fed ones were cut off at the edge
             return _Dep(unfed=frozenset([node.name])) if not scope else _LIVE
+        data = _data_count(node)
+        needs, control = needs[:data], [self._answer(n, memo) for n in needs[data:]]
         if not needs:
-            return _Dep(path=_Step(op, node.name, "", None)) if op in _CONST_OPS else _LIVE
+            if op not in _CONST_OPS and op != "NoOp":
+                return _LIVE
+            return _with_control(_Dep(path=_Step(op, node.name, "", None)), control)
         live = is_stateful_op(op) or (bool(node.calls) and self._calls_state(node))
-        return self._merge(live, [self._answer(n, memo) for n in needs], op, node.name, "")
+        return _with_control(self._merge(live, [self._answer(n, memo) for n in needs], op, node.name, ""), control)
 
     def _combine_call(self, node: Node, index: int, needs: list, memo) -> _Dep:
-        summary, inputs = self._answer(needs[0], memo), needs[1:]
+        data = 1 + _data_count(node)
+        summary, inputs = self._answer(needs[0], memo), needs[1:data]
+        control = [self._answer(n, memo) for n in needs[data:]]
         if any(i >= len(inputs) for i in summary.args):
             return _LIVE
         used = [self._answer(inputs[i], memo) for i in sorted(summary.args)]
@@ -599,7 +700,7 @@ class Tracer:
             tail = self._answer(inputs[summary.end_arg], memo) if summary.end_arg is not None else None
             dep.path = _Step(node.op, node.name, call, _Join(summary.path, tail.path if tail else None))
             dep.end_arg = tail.end_arg if tail else None
-        return dep
+        return _with_control(dep, control)
 
     @staticmethod
     def _merge(live: bool, deps: list[_Dep], op: str, name: str, call: str) -> _Dep:
@@ -759,10 +860,12 @@ def output_depends_on_input(info, options):
     The tf.function trap: a Python branch, a numpy call or a Python value is
     evaluated once when the function is traced, and its result is saved as a
     constant. The signature then answers every request with the same value.
-    The check follows data inputs backwards from each output, through the
-    graph and into called functions (PartitionedCall, StatefulPartitionedCall,
-    nested calls), and reports the path to the constant. Outputs that read
-    variables, tables, files or random ops are not constants, and signatures
+    The check follows data and control inputs backwards from each output,
+    through the graph and into called functions (PartitionedCall,
+    StatefulPartitionedCall, nested calls), and reports the path to the
+    constant. Outputs that read variables, tables, files or random ops are not
+    constants, and neither is a Const with a control input on such an op (a
+    TF1 metric's value fetched after its ^AssignAdd update runs). Signatures
     without inputs are not checked.
     """
     for mg, sig, t, traced in _traced_outputs(info):

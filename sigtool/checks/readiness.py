@@ -6,7 +6,7 @@ import os
 import re
 
 from sigtool.checks.rules import Severity, rule, tags_of, where
-from sigtool.model import DEFAULT_SIGNATURE
+from sigtool.model import DEFAULT_SIGNATURE, SERVE_TAG
 
 # Ops that create variables; a graph holding one needs a checkpoint in variables/.
 _VARIABLE_OPS = {"VariableV2", "Variable", "VarHandleOp", "AutoReloadVariable", "_VarHandlesOp"}
@@ -175,10 +175,34 @@ def one_meta_graph_served(info, options):
     """
     if len(info.meta_graphs) < 2:
         return
-    served = info.served_meta_graph
+    seen = {(SERVE_TAG,)}  # the served tag-set; a later copy of any tag-set is SERVE009's
     for mg in info.meta_graphs:
-        if mg is not served:
+        if mg.tag_set not in seen:
+            seen.add(mg.tag_set)
             yield tags_of(mg), (
                 f"not served by default (Serving loads tags 'serve'); start it with "
                 f"--saved_model_tags={','.join(mg.tag_set)} to serve this MetaGraph instead"
             )
+
+
+@rule("SERVE009", Severity.WARNING)
+def tag_sets_unique(info, options):
+    """No two MetaGraphs have the same tag-set (compared as sets).
+
+    TensorFlow's loader and Serving take the first MetaGraph whose tags match
+    and never look further: a second one with the same tag-set is dead, and
+    its signatures are unreachable (saved_model_cli shows both, which makes
+    the dead one look servable). Re-export with one MetaGraph per tag-set.
+    """
+    first: dict[tuple[str, ...], int] = {}
+    count = len(info.meta_graphs)
+    for i, mg in enumerate(info.meta_graphs):
+        if mg.tag_set not in first:
+            first[mg.tag_set] = i
+            continue
+        j = first[mg.tag_set]
+        keys = ", ".join(s.key for s in mg.signatures if not s.internal) or "none"
+        yield f"{tags_of(mg)} (MetaGraph {i + 1} of {count})", (
+            f"same tag-set as MetaGraph {j + 1}, which TensorFlow and Serving load instead: this one is never "
+            f"loaded and its signatures ({keys}) are unreachable; drop it or give it its own tags"
+        )
