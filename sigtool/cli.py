@@ -259,7 +259,7 @@ def run(model, tag_set, signature, model_version, input_json, input_files, sampl
       sigtool run models/half_plus_two --signature classify_x_to_y --input-json @request.json
       sigtool run models/half_plus_two --sample --dry-run > request.json
     """
-    from sigtool import serving_json
+    from sigtool.serving.requests import PredictRequest, parse_request, shape_mismatches
 
     sources = [name for name, given in (("--input-json", input_json), ("--inputs", input_files), ("--sample", sample)) if given]
     if len(sources) > 1:
@@ -288,13 +288,13 @@ def run(model, tag_set, signature, model_version, input_json, input_files, sampl
         input_json = json.dumps(body)
     if input_json is not None:
         chosen = mg.signature(signature) if signature else signatures
-        request = serving_json.parse_request(read_input_json(input_json), chosen, method=method, check_shapes=strict_shapes)
+        request = parse_request(read_input_json(input_json), chosen, method=method, check_shapes=strict_shapes)
         sig = mg.signature(signature or request.signature_name or DEFAULT_SIGNATURE)
     else:
         sig = mg.signature(signature or DEFAULT_SIGNATURE)
         request = _request_from_files(sig, parse_inputs_option(input_files))
-    if isinstance(request, serving_json.PredictRequest):
-        for message in serving_json.shape_mismatches(request, sig):
+    if isinstance(request, PredictRequest):
+        for message in shape_mismatches(request, sig):
             click.echo(f"Warning: {message}; TF Serving sends it as is", err=True)
     targets = _output_targets(outdir, sig, overwrite)
 
@@ -325,7 +325,8 @@ def _run_meta_graph(info, tags):
 
 def _request_from_files(sig, items):
     """--inputs files (or nothing, for a signature without inputs) as a columnar predict request."""
-    from sigtool import runner, serving_json
+    from sigtool import runner
+    from sigtool.serving.requests import PredictRequest
 
     expected = {t.key for t in sig.inputs}
     given = {key for key, _, _ in items}
@@ -333,7 +334,7 @@ def _request_from_files(sig, items):
     if unknown or missing:
         problems = ([f"unknown key(s) {', '.join(unknown)}"] if unknown else []) + ([f"missing {', '.join(missing)}"] if missing else [])
         raise UsageError(f"--inputs for {sig.key}: {'; '.join(problems)}; expected: {', '.join(sorted(expected)) or '(no inputs)'}")
-    return serving_json.PredictRequest(sig.key, False, {key: runner.load_array(path, name) for key, path, name in items})
+    return PredictRequest(sig.key, False, {key: runner.load_array(path, name) for key, path, name in items})
 
 
 def _refuse_unsafe(info, allowed: bool) -> None:

@@ -1,6 +1,6 @@
 """TF Serving's Predict, Classify and Regress APIs, emulated over runner.execute.
 
-The request comes parsed and checked (serving_json); this module picks the
+The request comes parsed and checked (sigtool.serving.requests); this module picks the
 API, checks the signature as Serving does for classify/regress, builds the
 feeds, runs the model, and writes the body Serving would answer.
 """
@@ -11,18 +11,13 @@ import os
 from dataclasses import dataclass
 
 from sigtool import runner
-from sigtool.checks.serving_api import classify_problem, regress_problem
 from sigtool.errors import UsageError
 from sigtool.model import CLASSIFY, REGRESS, MetaGraph, SavedModelInfo, Signature
-from sigtool.serving_json import (
-    ExamplesRequest,
-    PredictRequest,
-    Tensor,
-    build_examples,
-    format_classify_response,
-    format_predict_response,
-    format_regress_response,
-)
+from sigtool.serving.api import classify_problem, regress_problem
+from sigtool.serving.examples import build_examples
+from sigtool.serving.requests import ExamplesRequest, PredictRequest
+from sigtool.serving.responses import format_classify_response, format_predict_response, format_regress_response
+from sigtool.serving.values import Tensor
 
 
 @dataclass(frozen=True)

@@ -39,7 +39,7 @@ from collections.abc import Mapping
 from sigtool.errors import RunError, TensorFlowMissing, UsageError
 from sigtool.loader.dtypes import DATA_TYPES, dtype_name
 from sigtool.model import Signature, TensorSpec
-from sigtool.serving_json import Tensor
+from sigtool.serving.values import Tensor
 
 _INSTALL_TF = "`sigtool run` needs TensorFlow: pip install 'sigtool[run]' (or tensorflow-cpu)"
 _INSTALL_NUMPY = "reading and writing .npy files needs numpy: pip install 'sigtool[run]' (or numpy)"

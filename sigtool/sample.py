@@ -43,7 +43,8 @@ from dataclasses import dataclass
 
 from sigtool.errors import UsageError
 from sigtool.model import FunctionGraph, MetaGraph, Node, Signature, TensorSpec
-from sigtool.serving_json import Feature, encode_example
+from sigtool.serving.examples import encode_example
+from sigtool.serving.values import Feature
 
 __all__ = ["REST_DTYPES", "ExampleSpec", "FeatureSpec", "example_spec", "sample_request"]
 

@@ -10,7 +10,7 @@ import pytest
 from conftest import CORPUS, assert_one_error_line, corpus_model_dirs, invoke
 from sigtool import checks
 from sigtool.checks import CheckOptions, Severity, run_checks
-from sigtool.checks.serving_api import classify_problem, predict_problem, regress_problem, tf_is_valid_signature
+from sigtool.serving.api import classify_problem, predict_problem, regress_problem, tf_is_valid_signature
 from sigtool.loader import load
 from sigtool.loader.files import crc32c
 from sigtool.model import CLASSIFY, PREDICT, REGRESS, MetaGraph, ModelFiles, SavedModelInfo, Signature, TensorSpec

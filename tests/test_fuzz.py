@@ -43,10 +43,12 @@ from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 from hypothesis.configuration import set_hypothesis_home_dir
 
-from sigtool import render, serving_json
+from sigtool import render
 from sigtool.checks import CheckOptions, Report, failed, run_checks
 from sigtool.errors import SigtoolError
 from sigtool.loader import load
+from sigtool.serving.examples import build_examples
+from sigtool.serving.requests import ExamplesRequest, PredictRequest, parse_request
 
 # Hypothesis keeps caches (and, in other tests, examples) under .hypothesis/ in the current directory;
 # its pytest plugin fills them while collecting, so this must happen at import. Not in the repository.
@@ -758,14 +760,14 @@ def test_fuzz_request_validation(body, which, data, bounded):
     note(f"{how} body for {model}: {body!r}"[:2000])
     with bounded(f"parse_request on {model}"):
         try:
-            request = serving_json.parse_request(body, signature, method=method, check_shapes=check_shapes)
+            request = parse_request(body, signature, method=method, check_shapes=check_shapes)
         except SigtoolError as e:
             assert_clean_error(e)
             return
-        if isinstance(request, serving_json.ExamplesRequest):
-            assert all(isinstance(b, bytes) for b in serving_json.build_examples(request))
+        if isinstance(request, ExamplesRequest):
+            assert all(isinstance(b, bytes) for b in build_examples(request))
         else:
-            assert isinstance(request, serving_json.PredictRequest)
+            assert isinstance(request, PredictRequest)
 
 
 def test_seeds_themselves_pass(model_dirs, bounded):

@@ -25,7 +25,8 @@ from conftest import CORPUS, REPO, corpus_model_dirs
 
 from sigtool import loader, runner
 from sigtool.errors import ExitCode, RunError, TensorFlowMissing, UsageError
-from sigtool.serving_json import Feature, Tensor, encode_example
+from sigtool.serving.examples import encode_example
+from sigtool.serving.values import Feature, Tensor
 
 RTOL, ATOL = 1e-5, 1e-6
 
@@ -418,7 +419,7 @@ def test_tensorflow_missing(tmp_path):
                     raise ImportError("blocked for the test")
         sys.meta_path.insert(0, Block())
         from sigtool import loader, runner
-        from sigtool.serving_json import Tensor
+        from sigtool.serving.values import Tensor
         info = loader.load({str(HALF_PLUS_TWO)!r})
         mg = info.meta_graph(("serve",))
         try:
@@ -438,7 +439,7 @@ def test_stderr_stays_clean(tmp_path):
     code = textwrap.dedent(f"""
         import os
         from sigtool import loader, runner
-        from sigtool.serving_json import Tensor
+        from sigtool.serving.values import Tensor
         info = loader.load({str(HALF_PLUS_TWO)!r})
         mg = info.meta_graph(("serve",))
         out = runner.execute({str(HALF_PLUS_TWO)!r}, mg.tags, mg.signature("serving_default"),

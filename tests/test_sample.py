@@ -23,7 +23,8 @@ from sigtool.errors import UsageError
 from sigtool.loader import load
 from sigtool.model import PREDICT, REGRESS, Arg, Attr, FunctionGraph, Graph, MetaGraph, Node, Signature, TensorSpec
 from sigtool.sample import REST_DTYPES, example_spec, sample_request
-from sigtool.serving_json import ExamplesRequest, PredictRequest, build_examples, parse_request
+from sigtool.serving.examples import build_examples
+from sigtool.serving.requests import ExamplesRequest, PredictRequest, parse_request
 
 MANIFEST = json.loads((CORPUS / "generated" / "MANIFEST.json").read_text())
 MODEL_DIRS = [(rel, facts) for rel, facts in corpus_model_dirs()

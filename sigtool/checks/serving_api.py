@@ -1,60 +1,14 @@
-"""Serving API conformance: what TF Serving's Classify, Regress and Predict APIs accept.
+"""Rules for what TF Serving's Classify, Regress and Predict APIs accept (the checks live in sigtool.serving.api).
 
-Serving validates signatures per request, not at load time (tf_serving.md
-§1.3-1.6). The functions classify_problem / regress_problem / predict_problem
-return the error Serving would return, or None; the rules report them.
+Serving validates signatures per request, not when it loads the model, so a
+model that breaks them loads fine and fails every call; these rules report it.
 """
 
 from __future__ import annotations
 
 from sigtool.checks.rules import Severity, rule, tags_of, where
-from sigtool.model import CLASSIFY, PREDICT, REGRESS, Signature
-
-_KNOWN_METHODS = (PREDICT, CLASSIFY, REGRESS)
-
-
-def _debug(sig: Signature) -> str:
-    return f"<SignatureDef {sig.key}>"
-
-
-def classify_problem(sig: Signature, method_check: bool) -> str | None:
-    """Serving's PreProcessClassification, in its order (C1-C5)."""
-    if method_check and sig.method_name != CLASSIFY:
-        return f"Expected classification signature method_name to be {CLASSIFY}. Was: {sig.method_name}"
-    if len(sig.inputs) != 1:
-        return "Expected one input Tensor."
-    if len(sig.outputs) not in (1, 2):
-        return f"Expected one or two output Tensors, found {len(sig.outputs)}"
-    if sig.inputs[0].key != "inputs":
-        return f"No classification inputs found in SignatureDef: {_debug(sig)}"
-    if not {"classes", "scores"} & {t.key for t in sig.outputs}:
-        return f'Expected classification signature outputs to contain at least one of "classes" or "scores". Signature was: {_debug(sig)}'
-    return None
-
-
-def regress_problem(sig: Signature, method_check: bool) -> str | None:
-    """Serving's PreProcessRegression (R1-R5)."""
-    if method_check and sig.method_name != REGRESS:
-        return f"Expected regression signature method_name to be {REGRESS}. Was: {sig.method_name}"
-    if len(sig.inputs) != 1:
-        return "Expected one input Tensor."
-    if len(sig.outputs) != 1:
-        return "Expected one output Tensor."
-    if sig.inputs[0].key != "inputs":
-        return f"No regression inputs found in SignatureDef: {_debug(sig)}"
-    if sig.outputs[0].key != "outputs":
-        return f"No regression outputs found in SignatureDef: {_debug(sig)}"
-    return None
-
-
-def predict_problem(sig: Signature, method_check: bool) -> str | None:
-    """Serving's Predict VerifySignature (P1): only the method name, and only with the check on."""
-    if method_check and sig.method_name not in _KNOWN_METHODS:
-        return (
-            f"Expected prediction signature method_name to be one of {{{PREDICT}, {CLASSIFY}, {REGRESS}}}. "
-            f"Was: {sig.method_name}"
-        )
-    return None
+from sigtool.model import CLASSIFY, PREDICT, REGRESS
+from sigtool.serving.api import TF_SIGNATURE_DTYPES, classify_problem, predict_problem, regress_problem
 
 
 def _api_signatures(info):
@@ -65,6 +19,15 @@ def _api_signatures(info):
                 yield mg, sig
 
 
+def _api_failures(info, options, method: str, api: str, check):
+    """The signatures whose method name is `method` and that `check` finds a problem in."""
+    for mg, sig in _api_signatures(info):
+        if sig.method_name == method:
+            problem = check(sig, options.method_check)
+            if problem:
+                yield where(tags_of(mg), sig.key), f"Serving's {api} API would fail: {problem}"
+
+
 @rule("SRV001", Severity.ERROR)
 def classify_signature_conforms(info, options):
     """A signature whose method name says classify passes Serving's Classify checks.
@@ -73,11 +36,7 @@ def classify_signature_conforms(info, options):
     input keyed "inputs", one or two outputs including "classes" or "scores".
     A model that breaks these loads fine and fails every Classify call.
     """
-    for mg, sig in _api_signatures(info):
-        if sig.method_name == CLASSIFY:
-            problem = classify_problem(sig, options.method_check)
-            if problem:
-                yield where(tags_of(mg), sig.key), f"Serving's Classify API would fail: {problem}"
+    yield from _api_failures(info, options, CLASSIFY, "Classify", classify_problem)
 
 
 @rule("SRV002", Severity.ERROR)
@@ -87,11 +46,7 @@ def regress_signature_conforms(info, options):
     Serving's Regress API needs exactly one input keyed "inputs" and one output
     keyed "outputs"; anything else fails per request, not at load time.
     """
-    for mg, sig in _api_signatures(info):
-        if sig.method_name == REGRESS:
-            problem = regress_problem(sig, options.method_check)
-            if problem:
-                yield where(tags_of(mg), sig.key), f"Serving's Regress API would fail: {problem}"
+    yield from _api_failures(info, options, REGRESS, "Regress", regress_problem)
 
 
 @rule("SRV003", Severity.ERROR)
@@ -124,9 +79,13 @@ def method_name_matches_keys(info, options):
             continue
         for api, method, check in (("Classify", CLASSIFY, classify_problem), ("Regress", REGRESS, regress_problem)):
             if check(sig, False) is None:
-                yield where(tags_of(mg), sig.key), (
-                    f"keys fit Serving's {api} API but method_name is {sig.method_name or '(empty)'}; with the method "
-                    f"name check on, {api} calls fail: {check(sig, True)}; export it with method_name {method}"
+                yield (
+                    where(tags_of(mg), sig.key),
+                    (
+                        f"keys fit Serving's {api} API but method_name is {sig.method_name or '(empty)'}; "
+                        f"with the method name check on, {api} calls fail: {check(sig, True)}; "
+                        f"export it with method_name {method}"
+                    ),
                 )
 
 
@@ -139,9 +98,12 @@ def predict_reachable_over_rest(info, options):
     """
     for mg, sig in _api_signatures(info):
         if not sig.inputs and sig.method_name in (PREDICT, ""):
-            yield where(tags_of(mg), sig.key), (
-                f"no inputs: gRPC Predict serves it, but REST fails with "
-                f"'Failed to get input map for signature: {sig.key}'"
+            yield (
+                where(tags_of(mg), sig.key),
+                (
+                    f"no inputs: gRPC Predict serves it, but REST fails with "
+                    f"'Failed to get input map for signature: {sig.key}'"
+                ),
             )
 
 
@@ -157,20 +119,19 @@ def classify_regress_dtypes(info, options):
     check this up front; requests then fail inside the session or return
     results clients cannot parse.
     """
-    wanted = {
-        CLASSIFY: {"inputs": {"inputs": "DT_STRING"}, "outputs": {"classes": "DT_STRING", "scores": "DT_FLOAT"}},
-        REGRESS: {"inputs": {"inputs": "DT_STRING"}, "outputs": {"outputs": "DT_FLOAT"}},
-    }
     for mg, sig in _api_signatures(info):
-        if sig.method_name not in wanted:
+        if sig.method_name not in TF_SIGNATURE_DTYPES:
             continue
         for io, specs in (("inputs", sig.inputs), ("outputs", sig.outputs)):
             for t in specs:
-                expected = wanted[sig.method_name][io].get(t.key)
+                expected = TF_SIGNATURE_DTYPES[sig.method_name][io].get(t.key)
                 if expected and t.dtype != expected:
-                    yield where(tags_of(mg), sig.key, io, t.key), (
-                        f"{t.key} is {t.dtype}; TF's is_valid_signature wants {expected} for a "
-                        f"{sig.method_name.rsplit('/', 1)[1]} signature"
+                    yield (
+                        where(tags_of(mg), sig.key, io, t.key),
+                        (
+                            f"{t.key} is {t.dtype}; TF's is_valid_signature wants {expected} for a "
+                            f"{sig.method_name.rsplit('/', 1)[1]} signature"
+                        ),
                     )
 
 
@@ -191,47 +152,28 @@ def classify_regress_shapes(info, options):
             continue
         for t in sig.inputs:
             if t.key == "inputs" and t.shape is not None and t.shape_present and len(t.shape) != 1:
-                yield where(tags_of(mg), sig.key, "inputs", t.key), (
-                    f"input shape {_shape(t.shape)} is not rank 1; Serving feeds a [batch] vector of serialized Examples"
+                yield (
+                    where(tags_of(mg), sig.key, "inputs", t.key),
+                    (
+                        f"input shape {_shape(t.shape)} is not rank 1; "
+                        "Serving feeds a [batch] vector of serialized Examples"
+                    ),
                 )
         for t in sig.outputs:
             if t.shape is None or not t.shape_present:
                 continue
             if sig.method_name == CLASSIFY and t.key in ("classes", "scores") and len(t.shape) != 2:
-                yield where(tags_of(mg), sig.key, "outputs", t.key), (
-                    f"{t.key} shape {_shape(t.shape)} is not rank 2; Serving expects [batch_size, num_classes]"
+                yield (
+                    where(tags_of(mg), sig.key, "outputs", t.key),
+                    (f"{t.key} shape {_shape(t.shape)} is not rank 2; Serving expects [batch_size, num_classes]"),
                 )
             if sig.method_name == REGRESS and t.key == "outputs":
                 if not (len(t.shape) == 1 or (len(t.shape) == 2 and t.shape[1] in (1, -1))):
-                    yield where(tags_of(mg), sig.key, "outputs", t.key), (
-                        f"outputs shape {_shape(t.shape)}; Serving expects [batch_size] or [batch_size, 1]"
+                    yield (
+                        where(tags_of(mg), sig.key, "outputs", t.key),
+                        (f"outputs shape {_shape(t.shape)}; Serving expects [batch_size] or [batch_size, 1]"),
                     )
 
 
 def _shape(shape) -> str:
     return "[" + ", ".join("?" if d < 0 else str(d) for d in shape) + "]"
-
-
-def tf_is_valid_signature(sig: Signature) -> bool:
-    """TensorFlow's Python is_valid_signature (tf_serving.md §1.9): one reference, not what Serving enforces."""
-    inputs = {t.key: t for t in sig.inputs}
-    outputs = {t.key: t for t in sig.outputs}
-    if sig.method_name == PREDICT:
-        return bool(inputs) and bool(outputs)
-    if sig.method_name == REGRESS:
-        return (
-            set(inputs) == {"inputs"}
-            and inputs["inputs"].dtype == "DT_STRING"
-            and set(outputs) == {"outputs"}
-            and outputs["outputs"].dtype == "DT_FLOAT"
-        )
-    if sig.method_name == CLASSIFY:
-        return (
-            set(inputs) == {"inputs"}
-            and inputs["inputs"].dtype == "DT_STRING"
-            and bool(outputs)
-            and not set(outputs) - {"classes", "scores"}
-            and ("classes" not in outputs or outputs["classes"].dtype == "DT_STRING")
-            and ("scores" not in outputs or outputs["scores"].dtype == "DT_FLOAT")
-        )
-    return False
