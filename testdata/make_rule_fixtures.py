@@ -174,12 +174,14 @@ def predict_model(signatures=None, nodes=None, **meta_info):
     )
 
 
-def classify_model(*, input_key="inputs", scores_shape=(-1, 2), classes="names", scores_node="probabilities"):
+def classify_model(*, input_key="inputs", classes="names", top_score_only=False):
+    """A classify signature over Examples; top_score_only: scores is the winning probability, [batch]."""
     nodes = classifier_nodes(classes=classes)
-    if scores_node != "probabilities":  # the binary classifier's mistake: drop the class axis
-        squeeze = node(scores_node, "Squeeze", ["probabilities"], T=DT.DT_FLOAT)
-        nodes.append(list_attr(squeeze, "squeeze_dims", ints=[1]))
-    outputs = {"scores": mt.tensor_info(f"{scores_node}:0", DT.DT_FLOAT, scores_shape)}
+    scores = mt.tensor_info("probabilities:0", DT.DT_FLOAT, (-1, 2))
+    if top_score_only:
+        nodes.append(node("top_score", "Max", ["probabilities", "argmax_axis"], T=DT.DT_FLOAT, Tidx=DT.DT_INT32))
+        scores = mt.tensor_info("top_score:0", DT.DT_FLOAT, (-1,))
+    outputs = {"scores": scores}
     if classes == "names":
         outputs["classes"] = mt.tensor_info("classes:0", DT.DT_STRING, (-1, 1))
     else:
@@ -303,26 +305,6 @@ def serve002():
     return pb(only_named), pb(predict_model())
 
 
-@case(
-    "SERVE004",
-    "serve/assets/vocab.txt  assets/vocab.txt is missing (fed to asset_path_0:0)",
-    "serve/assets/../labels.txt  asset path points outside the model directory",
-)
-def serve004():
-    def model(*filenames):
-        mg = predict_model().meta_graphs[0]
-        for i, filename in enumerate(filenames):
-            name = f"asset_path_{i}"
-            mg.graph_def.node.append(const(name, DT.DT_STRING, string_val=[filename.encode()]))
-            mg.asset_file_def.add(tensor_info=mt.tensor_info(f"{name}:0", DT.DT_STRING, ()), filename=filename)
-        return mt.saved_model(mg)
-
-    # Copied without its assets/, and an edited asset path that leaves the model directory.
-    triggers = pb(model("vocab.txt", "../labels.txt"))
-    clean = {**pb(model("vocab.txt")), "1/assets/vocab.txt": b"apple\nbanana\n"}
-    return triggers, clean
-
-
 @case("SERVE005", "not in a numbered version directory")
 def serve005():
     return {"saved_model.pb": serialize(predict_model())}, pb(predict_model())
@@ -382,7 +364,7 @@ def serve008():
 
 @case("SHAPE001", "serve/serving_default/outputs/scores  scores shape [?] is not rank 2")
 def shape001():
-    rank_one = classify_model(scores_shape=(-1,), scores_node="scores")
+    rank_one = classify_model(top_score_only=True)
     return pb(rank_one), pb(classify_model())
 
 
@@ -438,6 +420,7 @@ TF_CASES: dict[str, Case] = {
         args="--deny-op Timestamp --allow-op PrintV2",
     ),
     "SERVE003": Case(("variables/variables.data-00000-of-00002  missing data shard",)),
+    "SERVE004": Case(("serve/assets/vocab.txt  assets/vocab.txt is missing (fed to ",)),
 }
 
 OWNED = tuple(sorted({*CASES, *TF_CASES}))
@@ -548,6 +531,19 @@ def build_tf(out: Path) -> None:
         def serve(self, x):
             return {"y": tf.matmul(x, self.w) + self.b}
 
+    class Vocabulary(tf.Module):
+        """Maps words to ids with a table that TensorFlow fills from assets/vocab.txt when the model loads."""
+
+        def __init__(self, path: str):
+            init = tf.lookup.TextFileInitializer(
+                path, tf.string, tf.lookup.TextFileIndex.WHOLE_LINE, tf.int64, tf.lookup.TextFileIndex.LINE_NUMBER
+            )
+            self.table = tf.lookup.StaticHashTable(init, default_value=-1)
+
+        @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="words")])
+        def serve(self, words):
+            return {"ids": self.table.lookup(words)}
+
     # Always all of them, in this order: TF numbers its functions per process.
     save(FrozenNoise(), out / "GRAPH004" / "triggers" / "1")
     save(FreshNoise(), out / "GRAPH004" / "clean" / "1")
@@ -557,6 +553,19 @@ def build_tf(out: Path) -> None:
     save(Regressor(), out / "SERVE003" / "clean" / "1", shard_bytes=4)
     # Copied without its first data shard.
     os.remove(out / "SERVE003" / "triggers" / "1" / "variables" / "variables.data-00000-of-00002")
+    # The table's shared_name holds the vocabulary's path as given: a relative one keeps the bytes the same.
+    out, cwd = out.resolve(), os.getcwd()
+    with tempfile.TemporaryDirectory() as tmp:
+        os.chdir(tmp)
+        try:
+            Path("vocab.txt").write_text("apple\nbanana\ncherry\n")
+            save(Vocabulary("vocab.txt"), out / "SERVE004" / "triggers" / "1")
+            save(Vocabulary("vocab.txt"), out / "SERVE004" / "clean" / "1")
+        finally:
+            os.chdir(cwd)
+    # Copied without its assets/: the table's initializer cannot read its vocabulary when the model loads.
+    os.remove(out / "SERVE004" / "triggers" / "1" / "assets" / "vocab.txt")
+    os.rmdir(out / "SERVE004" / "triggers" / "1" / "assets")
 
 
 def write(out: Path, *, proto: bool = True, tf: bool = True) -> list[Path]:
