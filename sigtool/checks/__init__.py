@@ -10,6 +10,6 @@ from __future__ import annotations
 from sigtool.checks.rules import RULES, CheckOptions, Finding, Report, Rule, Severity, failed, run_checks
 
 # Rule modules, each registering its rules on import.
-from sigtool.checks import serving_api, readiness, security, graph, fmt, parse  # noqa: E402,F401  isort: skip
+from sigtool.checks import serving_api, readiness, security, graph, fmt, parse, ops  # noqa: E402,F401  isort: skip
 
 __all__ = ["RULES", "CheckOptions", "Finding", "Report", "Rule", "Severity", "failed", "run_checks"]
