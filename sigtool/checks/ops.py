@@ -233,7 +233,7 @@ def _problems(info, kinds):
 
 @rule("OPS001", Severity.ERROR)
 def ops_registered(info, options):
-    """Every op, in the graph or any library function, is one current TensorFlow and Serving run.
+    """Every op, in the graph or any library function, is one that current TensorFlow and Serving can run.
 
     TF and Serving refuse a graph with an op they do not register ("Op type
     not registered") and fail every run of an op without a kernel ("No
