@@ -14,7 +14,7 @@ class RequestRejected(UsageError):
 
     def __init__(self, serving_message: str | None, hint: str, own_message: str | None = None):
         self.serving_message = serving_message
-        super().__init__(f"{(own_message or serving_message).rstrip()} ({hint})")
+        super().__init__(f"{(own_message or serving_message or '').rstrip()} ({hint})")
 
 
 class ResponseRejected(RunError):

@@ -5,11 +5,11 @@ from __future__ import annotations
 import struct
 from array import array
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sigtool import wire
 from sigtool.serving.errors import StatusError
-from sigtool.serving.json_io import utf8
+from sigtool.serving.json_io import JsonObject, utf8
 from sigtool.serving.json_tensor import as_double, decode_b64_object, is_b64, json_type
 from sigtool.serving.values import Feature
 
@@ -21,7 +21,9 @@ _KIND_NAMES = {"bytes_list": "bytes", "float_list": "float", "int64_list": "int6
 
 def _feature(name: str, content) -> Feature:
     """Serving's AddValueToFeature over a scalar or flat list (an integer beyond uint64 is a float)."""
-    kind, values = "", []
+    kind = ""
+    values: list[Any] = []
+    value: Any
     for v in content if isinstance(content, list) else (content,):
         if v is None or isinstance(v, list) or (isinstance(v, dict) and not is_b64(v)):
             raise StatusError(
@@ -59,7 +61,7 @@ def _feature(name: str, content) -> Feature:
 
 def parse_features(value) -> dict[str, Feature]:
     """Serving's MakeExampleFromJsonObject: a later duplicate key replaces an earlier one."""
-    if not isinstance(value, dict):
+    if not isinstance(value, JsonObject):
         raise StatusError(
             f"Example must be JSON object but got JSON {json_type(value)}",
             hint='write each example and the context as an object {"feature": value, ...}',

@@ -157,7 +157,7 @@ def load(body: str | bytes) -> JsonObject:
             raise RequestRejected("JSON Parse error: Number too big to be stored in double.", TOO_BIG_HINT) from e
         except RecursionError:  # not expected after _too_deep; never let one escape
             raise RequestRejected(None, "flatten the request", "request JSON nests too deeply") from None
-    if not isinstance(doc, dict):
+    if not isinstance(doc, JsonObject):  # every object the decoder makes is one
         raise RequestRejected(f"JSON Value: {show(doc)} Is not object", _JSON_HINT)
     return doc
 

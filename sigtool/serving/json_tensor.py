@@ -10,7 +10,7 @@ from collections.abc import Callable
 from itertools import chain
 
 from sigtool.serving.errors import StatusError
-from sigtool.serving.json_io import TOO_BIG_HINT, show, utf8
+from sigtool.serving.json_io import TOO_BIG_HINT, JsonObject, show, utf8
 from sigtool.serving.values import dtype_string
 
 
@@ -33,7 +33,7 @@ def json_type(value) -> str:
 
 def is_b64(value) -> bool:
     """Whether a JSON value is a {"b64": "..."} object (one member, a string)."""
-    return isinstance(value, dict) and value.member_count == 1 and isinstance(value.get("b64"), str)
+    return isinstance(value, JsonObject) and value.member_count == 1 and isinstance(value.get("b64"), str)
 
 
 _B64_CHARS = re.compile(r"[A-Za-z0-9+/]*")

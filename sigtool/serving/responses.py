@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Mapping
+from typing import cast
 
 from sigtool.serving.api import NO_CLASSES_OR_SCORES
 from sigtool.serving.errors import ResponseRejected
@@ -34,7 +35,7 @@ def _string_token(value: bytes | str, as_b64: bool) -> str | None:
 def _tokens(dtype: str, values, as_b64: bool) -> list[str | None]:
     """Serving's AddSingleValueAndAdvance for every value: JSON text, or None for a {"b64": ...} object."""
     if dtype in ("DT_FLOAT", "DT_DOUBLE"):
-        return float_tokens(values, dtype)
+        return cast("list[str | None]", float_tokens(values, dtype))
     if dtype in _INT_DTYPES:
         return list(map(str, map(int, values)))
     if dtype == "DT_BOOL":
@@ -79,7 +80,7 @@ class _TensorWriter:
         if dim == len(shape) - 1:
             tokens = self.tokens[self.offset : self.offset + shape[dim]]
             if None not in tokens:
-                w.array_of(tokens)
+                w.array_of(cast("list[str]", tokens))
                 self.offset += shape[dim]
                 return
         w.start(True)
@@ -114,6 +115,7 @@ def format_predict_response(outputs: Mapping[str, Tensor], row_format: bool) -> 
         writers = {n: _TensorWriter(n, outputs[n]) for n in names}
         w.raw('"predictions"')
         w.start(True)
+        assert batch is not None  # outputs is not empty
         for _ in range(batch):
             if len(names) > 1:
                 w.start(False)
@@ -171,7 +173,9 @@ def format_classify_response(classes: Tensor | None, scores: Tensor | None, num_
             f"Tensors class and score should match in dim_size(1). Got {classes.shape[1]} vs. {scores.shape[1]}",
             "classes and scores must have the same number of columns",
         )
-    batch, width = (classes if classes is not None else scores).shape
+    first = classes if classes is not None else scores
+    assert first is not None
+    batch, width = first.shape
     if not batch:
         raise ResponseRejected("Cannot convert empty ClassificationResults to JSON", "send at least one example")
     labels = classes.values if classes is not None else (b"",) * (batch * width)
