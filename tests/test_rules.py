@@ -3,8 +3,9 @@
 For each rule: check fires it on triggers/ (its severity, the expected text, the exit code) and not
 on clean/, and its findings on triggers/ match the goldens in tests/golden/check/<RULE>/ exactly.
 The rule list comes from the registry, so a new rule without fixtures, or a rule that is deleted or
-stops firing, fails here. The last tests keep the committed fixtures what
-testdata/make_rule_fixtures.py writes.
+stops firing, fails here. Then: the committed fixtures are what testdata/make_rule_fixtures.py
+writes, and TensorFlow loads and runs them as the rules claim (the two tests with "tensorflow" in
+their names start TensorFlow in a subprocess, about 15 s each).
 """
 
 from __future__ import annotations
@@ -179,3 +180,77 @@ def test_generator_reproduces_the_tensorflow_built_fixtures(tmp_path):
             assert name.endswith("saved_model.pb"), f"{rule_id}/{name} differs"
             model = Path(name).parent
             assert describe(tmp_path / rule_id / model) == describe(RULES_DIR / rule_id / model), name
+
+
+# --- TensorFlow agrees -----------------------------------------------------------------------------
+
+# Load each model with TensorFlow's own loader (tags {serve}) and run serving_default once; print what happened.
+TF_LOAD_AND_RUN = r"""
+import json, os, sys
+os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+import tensorflow as tf
+example = tf.train.Example(features=tf.train.Features(feature={"x": tf.train.Feature(
+    float_list=tf.train.FloatList(value=[3.0]))})).SerializeToString()
+value = {tf.string: example, tf.float32: 3.0, tf.float64: 3.0, tf.int64: 3}
+verdicts = {}
+for path in sys.argv[1:]:
+    try:
+        with tf.compat.v1.Session(graph=tf.Graph()) as session:
+            meta_graph = tf.compat.v1.saved_model.load(session, ["serve"], path)
+            signature = meta_graph.signature_def["serving_default"]
+            try:
+                feeds = {}
+                for t in signature.inputs.values():
+                    v = value[tf.dtypes.as_dtype(t.dtype)]
+                    feeds[t.name] = [[v]] if len(t.tensor_shape.dim) == 2 else [v]
+                session.run({k: t.name for k, t in signature.outputs.items()}, feeds)
+                verdicts[path] = "ok"
+            except Exception as e:
+                verdicts[path] = "run failed: " + " ".join(str(e).split())
+    except Exception as e:
+        verdicts[path] = "load failed: " + " ".join(str(e).split())
+print(json.dumps(verdicts))
+"""
+
+# What TensorFlow says about the triggering models of the owned rules that claim a load or a request
+# fails; every other owned fixture, clean or triggering, must load and answer serving_default.
+TF_FAILS = {
+    "GRAPH001": ("run failed", "refers to a Tensor which does not exist"),
+    "GRAPH005": ("run failed", "keep_prob"),
+    "SEC001": ("run failed", "labels.txt"),  # the request reads a file that is not there
+    "SERVE001": ("load failed", "MetaGraphDef associated with tags 'serve' could not be found"),
+    "SERVE003": ("load failed", ""),
+    "SERVE004": ("load failed", "vocab.txt"),
+    "SERVE007": ("load failed", "SavedModel file does not exist"),
+}
+
+
+def saved_model_dir(fixture: Path) -> Path:
+    """The directory holding the model: the version directory of a base path, or the fixture itself."""
+    versions = [p for p in sorted(fixture.iterdir()) if p.is_dir() and p.name.isdigit()]
+    return versions[-1] if versions else fixture
+
+
+def test_tensorflow_agrees_with_the_owned_fixtures():
+    models = {}
+    for rule_id in generator.OWNED:
+        for kind in ("triggers", "clean"):
+            if (RULES_DIR / rule_id / kind).is_dir():
+                models[(rule_id, kind)] = saved_model_dir(RULES_DIR / rule_id / kind)
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    done = subprocess.run(
+        [sys.executable, "-c", TF_LOAD_AND_RUN, *map(str, models.values())],
+        check=False,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    verdicts = json.loads(done.stdout.strip().splitlines()[-1])
+    for (rule_id, kind), path in models.items():
+        verdict = verdicts[str(path)]
+        if kind == "triggers" and rule_id in TF_FAILS:
+            outcome, text = TF_FAILS[rule_id]
+            assert verdict.startswith(outcome + ": ") and text in verdict, (rule_id, verdict)
+        else:
+            assert verdict == "ok", (rule_id, kind, verdict)
