@@ -39,9 +39,10 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))  # make_testdata, whatever the current directory
 sys.path.insert(0, str(HERE.parent))  # this checkout's sigtool._proto
 
-import make_testdata as mt  # noqa: E402
-from make_testdata import DT, PREDICT, const, node, placeholder, serialize, signature_def, tensor_info  # noqa: E402
-from sigtool._proto import attr_value_pb2, function_pb2, meta_graph_pb2  # noqa: E402
+import make_testdata as mt
+from make_testdata import DT, PREDICT, const, node, placeholder, serialize, signature_def, tensor_info
+
+from sigtool._proto import attr_value_pb2, function_pb2, meta_graph_pb2
 
 WILD = "wild/checks"
 RULES = ("OPS001", "OPS002", "OPS003", "SERVE009")
@@ -94,8 +95,14 @@ def tfma_eval(frozen: bool = False):
             node(
                 parse,
                 "ParseExampleV2",
-                ["input_example_tensor", "ParseExample/names", "ParseExample/sparse_keys", "ParseExample/dense_keys",
-                 "ParseExample/ragged_keys", "ParseExample/age_default"],
+                [
+                    "input_example_tensor",
+                    "ParseExample/names",
+                    "ParseExample/sparse_keys",
+                    "ParseExample/dense_keys",
+                    "ParseExample/ragged_keys",
+                    "ParseExample/age_default",
+                ],
             ),
             num_sparse=1,
             sparse_types=attr_list_type(DT.DT_STRING),
@@ -114,8 +121,12 @@ def tfma_eval(frozen: bool = False):
         node("AssignAddVariableOp_4", "AssignAddVariableOp", ["mean_age/count", "mean_age/Cast"], dtype=DT.DT_FLOAT),
         node("example_count/Size", "Size", ["input_example_tensor"], T=DT.DT_STRING),
         with_attrs(node("example_count/Cast", "Cast", ["example_count/Size"], SrcT=DT.DT_INT32, DstT=DT.DT_FLOAT)),
-        node("AssignAddVariableOp_5", "AssignAddVariableOp", ["example_count/count", "example_count/Cast"],
-             dtype=DT.DT_FLOAT),
+        node(
+            "AssignAddVariableOp_5",
+            "AssignAddVariableOp",
+            ["example_count/count", "example_count/Cast"],
+            dtype=DT.DT_FLOAT,
+        ),
         node("example_count/update_op", "NoOp", ["^AssignAddVariableOp_5"]),
     ]
     metrics = {
@@ -134,8 +145,9 @@ def tfma_eval(frozen: bool = False):
         "features/tags": sparse_info(f"{parse}:0", f"{parse}:1", f"{parse}:2", DT.DT_STRING),
     }
     outputs = {key: tensor_info(f"{key}:0", DT.DT_FLOAT, ()) for key in metrics}
-    mg = mt.meta_graph(["eval_saved_model"], {"eval": signature_def(PREDICT, inputs, outputs)}, nodes,
-                       tf_version="2.15.1")
+    mg = mt.meta_graph(
+        ["eval_saved_model"], {"eval": signature_def(PREDICT, inputs, outputs)}, nodes, tf_version="2.15.1"
+    )
     return mt.saved_model(mg)
 
 
@@ -145,8 +157,11 @@ def tfma_eval(frozen: bool = False):
 def serving_model(extra_nodes, output: str, *, tf_version: str = mt.TF_VERSION, functions=(), stripped=False):
     """x -> ... -> output, tags serve, one serving_default signature, plus extra nodes and functions."""
     nodes = [placeholder("x", DT.DT_STRING, (-1,)), *extra_nodes]
-    sig = signature_def(PREDICT, {"inputs": tensor_info("x:0", DT.DT_STRING, (-1,))},
-                        {"outputs": tensor_info(output, DT.DT_FLOAT, (-1, 1))})
+    sig = signature_def(
+        PREDICT,
+        {"inputs": tensor_info("x:0", DT.DT_STRING, (-1,))},
+        {"outputs": tensor_info(output, DT.DT_FLOAT, (-1, 1))},
+    )
     mg = mt.meta_graph(["serve"], {"serving_default": sig}, nodes, tf_version=tf_version)
     mg.meta_info_def.stripped_default_attrs = stripped
     for fn in functions:
@@ -169,12 +184,16 @@ def boosted_trees(*, clean: bool = False):
         return serving_model(plain_nodes(), "y:0", tf_version="2.4.0", stripped=True)
     nodes = plain_nodes() + [
         const("boundaries", DT.DT_FLOAT, (3,), float_val=[0.0, 1.0, 2.0]),
-        with_attrs(node("boosted_trees/BoostedTreesBucketize", "BoostedTreesBucketize", ["y", "boundaries"]),
-                   num_features=1),
+        with_attrs(
+            node("boosted_trees/BoostedTreesBucketize", "BoostedTreesBucketize", ["y", "boundaries"]), num_features=1
+        ),
         with_attrs(node("boosted_trees", "BoostedTreesEnsembleResourceHandleOp"), container="", shared_name="trees"),
         with_attrs(
-            node("boosted_trees/BoostedTreesPredict", "BoostedTreesPredict",
-                 ["boosted_trees", "boosted_trees/BoostedTreesBucketize"]),
+            node(
+                "boosted_trees/BoostedTreesPredict",
+                "BoostedTreesPredict",
+                ["boosted_trees", "boosted_trees/BoostedTreesBucketize"],
+            ),
             num_bucketized_features=1,
             logits_dimension=1,
         ),
@@ -209,9 +228,11 @@ def removed_op(*, keep: str = "both"):
     """
     body = "TfLiteSubgraphExecute" if keep in ("both", "removed") else "Identity"
     fn = function("__inference_lite_17", body)
-    nodes = [call("StatefulPartitionedCall", "__inference_lite_17"),
-             const("shape", DT.DT_INT32, (2,), int_val=[-1, 1]),
-             node("y", "Reshape", ["StatefulPartitionedCall", "shape"], T=DT.DT_FLOAT)]
+    nodes = [
+        call("StatefulPartitionedCall", "__inference_lite_17"),
+        const("shape", DT.DT_INT32, (2,), int_val=[-1, 1]),
+        node("y", "Reshape", ["StatefulPartitionedCall", "shape"], T=DT.DT_FLOAT),
+    ]
     if keep in ("both", "newer"):
         nodes.append(node("image", "DecodeWebP", ["x"]))
     return serving_model(nodes, "y:0", functions=[fn])
@@ -238,8 +259,9 @@ def custom_ops(*, which=("io", "text", "sentencepiece", "unknown")):
 def duplicate_tags(*, duplicated: bool = True):
     """{serve}, {serve} again (with another signature), {serve, gpu} and {gpu, serve}."""
     first = mt.meta_graph(["serve"], {"serving_default": mt.predict_x_to_y()}, mt.half_plus_two_nodes())
-    second = mt.meta_graph(["serve"], {"serving_default": mt.predict_x_to_y(), "plus_one": mt.predict_x_to_y()},
-                           mt.half_plus_two_nodes())
+    second = mt.meta_graph(
+        ["serve"], {"serving_default": mt.predict_x_to_y(), "plus_one": mt.predict_x_to_y()}, mt.half_plus_two_nodes()
+    )
     gpu = mt.meta_graph(["serve", "gpu"], {"serving_default": mt.predict_x_to_y()}, mt.half_plus_two_nodes())
     gpu_again = mt.meta_graph(["gpu", "serve"], {"serving_default": mt.predict_x_to_y()}, mt.half_plus_two_nodes())
     if not duplicated:
@@ -256,8 +278,10 @@ RULE_CASES = {
     "OPS001": (
         lambda: custom_ops(which=("io", "unknown")),
         lambda: custom_ops(which=()),
-        ["op IO>AudioDecodeWAV comes from tensorflow-io: Serving needs a build with tensorflow-io",
-         "op Acme>FancyOp is registered by no TensorFlow from 2.12.1 to 2.21.0"],
+        [
+            "op IO>AudioDecodeWAV comes from tensorflow-io: Serving needs a build with tensorflow-io",
+            "op Acme>FancyOp is registered by no TensorFlow from 2.12.1 to 2.21.0",
+        ],
     ),
     "OPS002": (
         lambda: custom_ops(which=("text",)),
@@ -272,8 +296,10 @@ RULE_CASES = {
     "SERVE009": (
         duplicate_tags,
         lambda: duplicate_tags(duplicated=False),
-        ["serve (MetaGraph 2 of 4)  same tag-set as MetaGraph 1",
-         "gpu,serve (MetaGraph 4 of 4)  same tag-set as MetaGraph 3"],
+        [
+            "serve (MetaGraph 2 of 4)  same tag-set as MetaGraph 1",
+            "gpu,serve (MetaGraph 4 of 4)  same tag-set as MetaGraph 3",
+        ],
     ),
 }
 

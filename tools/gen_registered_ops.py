@@ -67,7 +67,7 @@ def dump_libraries(root: str, preload: list[str]) -> dict:
     for path in sorted(Path(root).glob("*/python/**/_*.so")):
         try:
             tf.load_op_library(str(path))
-        except Exception as e:  # e.g. a library built against symbols this wheel does not export
+        except tf.errors.NotFoundError as e:  # e.g. a library built against symbols this wheel does not export
             failed[path.name] = str(e).rpartition(": ")[2][:200]
             continue
         now = set(dump()["ops"])
@@ -102,9 +102,7 @@ def build(dumps: list[dict], text: dict | None) -> dict:
     names = sorted({op for d in dumps for op in d["ops"]})
     ops = {}
     for name in names:
-        ops[name] = "".join(
-            "-" if name not in d["ops"] else "k" if d["ops"][name] else "r" for d in dumps
-        )
+        ops[name] = "".join("-" if name not in d["ops"] else "k" if d["ops"][name] else "r" for d in dumps)
     data = {
         "schema": SCHEMA,
         "generated_by": "tools/gen_registered_ops.py",

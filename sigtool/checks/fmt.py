@@ -29,9 +29,12 @@ def stripped_default_attrs(info, options):
     for mg in info.meta_graphs:
         if mg.stripped_default_attrs:
             writer = f"TensorFlow {mg.tensorflow_version}" if mg.tensorflow_version else "the TensorFlow that wrote it"
-            yield tags_of(mg), (
-                f"default attrs stripped: TensorFlow or Serving older than {writer} can load its nodes, "
-                f"as long as it registers every op"
+            yield (
+                tags_of(mg),
+                (
+                    f"default attrs stripped: TensorFlow or Serving older than {writer} can load its nodes, "
+                    f"as long as it registers every op"
+                ),
             )
 
 

@@ -344,8 +344,10 @@ def tensor_dtype_agrees(info, options):
             verb, effect = ("is", "send") if io == "inputs" else ("produces", "decode")
             yield (
                 place,
-                f"TensorInfo{' ' + label if label else ''} says {declared} but {what} {verb} {actual}; "
-                f"clients will {effect} the wrong type: fix the TensorInfo dtype",
+                (
+                    f"TensorInfo{' ' + label if label else ''} says {declared} but {what} {verb} {actual}; "
+                    f"clients will {effect} the wrong type: fix the TensorInfo dtype"
+                ),
             )
 
 
@@ -417,10 +419,26 @@ _STATEFUL_PARTS = (
 )
 # Ops that change a variable, table, queue or stack (prefixes); the pure ops among them are excluded.
 _UPDATE_PREFIXES = (
-    "Assign", "Scatter", "ResourceScatter", "Apply", "ResourceApply", "SparseApply", "ResourceSparseApply",
-    "LookupTableInsert", "LookupTableImport", "LookupTableRemove", "InitializeTable", "QueueEnqueue",
-    "StackPush", "TensorArrayWrite", "TensorArrayScatter", "AccumulatorApply", "CountUpTo",
-    "BoostedTreesUpdate", "RngSkip", "RngReadAndSkip",
+    "Assign",
+    "Scatter",
+    "ResourceScatter",
+    "Apply",
+    "ResourceApply",
+    "SparseApply",
+    "ResourceSparseApply",
+    "LookupTableInsert",
+    "LookupTableImport",
+    "LookupTableRemove",
+    "InitializeTable",
+    "QueueEnqueue",
+    "StackPush",
+    "TensorArrayWrite",
+    "TensorArrayScatter",
+    "AccumulatorApply",
+    "CountUpTo",
+    "BoostedTreesUpdate",
+    "RngSkip",
+    "RngReadAndSkip",
 )
 _PURE_UPDATE_LOOKALIKES = frozenset({"ScatterNd", "ScatterNdNonAliasingAdd"})
 _GROUP_OPS = frozenset({"NoOp", "Identity", "IdentityN"})  # tf.group / control_dependencies wrappers

@@ -131,24 +131,37 @@ def classify(op: str, tf_version: str | None = None, writer: str = "", data: OpD
         how = _IMPORT.get(library, "")
         load = f"TensorFlow needs `{how}` before loading it" if how else "TensorFlow needs that library loaded"
         if library in SERVING_LINKS:
-            return OpProblem(op, "served_library", (
-                f"op {op} comes from {library}: the standard tensorflow_model_server links it, but {load} "
-                f"(sigtool run, saved_model_cli)"
-            ), library)
-        return OpProblem(op, "library", (
-            f"op {op} comes from {library}: Serving needs a build with {library}, and {load}"
-        ), library)
+            return OpProblem(
+                op,
+                "served_library",
+                (
+                    f"op {op} comes from {library}: the standard tensorflow_model_server links it, but {load} "
+                    f"(sigtool run, saved_model_cli)"
+                ),
+                library,
+            )
+        return OpProblem(
+            op, "library", (f"op {op} comes from {library}: Serving needs a build with {library}, and {load}"), library
+        )
     if row is None:
         span = f"{data.releases[0]} to {data.releases[-1]}" if len(data.releases) > 1 else data.releases[0]
         if writer and _release_key(writer) > _release_key(data.releases[-1]):
-            return OpProblem(op, "newer", (
-                f"op {op} is not in TensorFlow {data.releases[-1]}; the model was written by TensorFlow {writer}: "
-                f"needs TF >= {writer}, or it is a custom op"
-            ))
-        return OpProblem(op, "unknown", (
-            f"op {op} is registered by no TensorFlow from {span}: a custom op (Serving needs a build with the "
-            f"library that defines it) or one removed before {data.releases[0]}"
-        ))
+            return OpProblem(
+                op,
+                "newer",
+                (
+                    f"op {op} is not in TensorFlow {data.releases[-1]}; the model was written by TensorFlow {writer}: "
+                    f"needs TF >= {writer}, or it is a custom op"
+                ),
+            )
+        return OpProblem(
+            op,
+            "unknown",
+            (
+                f"op {op} is registered by no TensorFlow from {span}: a custom op (Serving needs a build with the "
+                f"library that defines it) or one removed before {data.releases[0]}"
+            ),
+        )
     if row[at] == "-":
         later = [i for i in range(at + 1, len(row)) if row[i] != "-"]
         if later:
@@ -156,30 +169,42 @@ def classify(op: str, tf_version: str | None = None, writer: str = "", data: OpD
             return OpProblem(op, "newer", f"op {op} is not in TensorFlow {release}: needs TF >= {first}")
         last = max(i for i in range(at) if row[i] != "-")
         removed = data.releases[last + 1]
-        return OpProblem(op, "removed", (
-            f"op {op} was removed in TF {removed} ({data.releases[last]} still has it): TensorFlow and Serving "
-            f"{release} refuse the model ('Op type not registered'); serve it with TF <= {data.releases[last]} "
-            f"or re-export without it"
-        ))
+        return OpProblem(
+            op,
+            "removed",
+            (
+                f"op {op} was removed in TF {removed} ({data.releases[last]} still has it): TensorFlow and Serving "
+                f"{release} refuse the model ('Op type not registered'); serve it with TF <= {data.releases[last]} "
+                f"or re-export without it"
+            ),
+        )
     # Registered, but no CPU kernel here.
     had = [i for i in range(len(row)) if row[i] == "k"]
     if not had:
         if device_only(op):
             return None
         span = f"{data.releases[0]} to {data.releases[-1]}" if len(data.releases) > 1 else data.releases[0]
-        return OpProblem(op, "no_kernel", (
-            f"op {op} has no CPU kernel in any TensorFlow from {span} (the op is still registered): every run "
-            f"fails with 'No OpKernel was registered to support Op'; re-export the model without it"
-        ))
+        return OpProblem(
+            op,
+            "no_kernel",
+            (
+                f"op {op} has no CPU kernel in any TensorFlow from {span} (the op is still registered): every run "
+                f"fails with 'No OpKernel was registered to support Op'; re-export the model without it"
+            ),
+        )
     before = [i for i in had if i < at]
     if before:
         last = before[-1]
         removed = data.releases[min(i for i in range(last + 1, len(row)) if row[i] != "k")]
-        return OpProblem(op, "removed", (
-            f"op {op} lost its CPU kernel in TF {removed} ({data.releases[last]} still has it): every run on "
-            f"TensorFlow or Serving {release} fails with 'No OpKernel was registered to support Op'; serve it "
-            f"with TF <= {data.releases[last]} or re-export without it"
-        ))
+        return OpProblem(
+            op,
+            "removed",
+            (
+                f"op {op} lost its CPU kernel in TF {removed} ({data.releases[last]} still has it): every run on "
+                f"TensorFlow or Serving {release} fails with 'No OpKernel was registered to support Op'; serve it "
+                f"with TF <= {data.releases[last]} or re-export without it"
+            ),
+        )
     first = data.releases[had[0]]
     return OpProblem(op, "newer", f"op {op} has no CPU kernel in TensorFlow {release}: needs TF >= {first}")
 

@@ -91,9 +91,15 @@ def assets_present(info, options):
         for asset in mg.asset_files:
             path = os.path.normpath(asset.filename)
             if os.path.isabs(asset.filename) or path.startswith(".."):
-                yield where(tags_of(mg), "assets", asset.filename), "asset path points outside the model directory; not opened"
+                yield (
+                    where(tags_of(mg), "assets", asset.filename),
+                    "asset path points outside the model directory; not opened",
+                )
             elif path not in available:
-                yield where(tags_of(mg), "assets", asset.filename), f"assets/{asset.filename} is missing (fed to {asset.tensor_name})"
+                yield (
+                    where(tags_of(mg), "assets", asset.filename),
+                    f"assets/{asset.filename} is missing (fed to {asset.tensor_name})",
+                )
 
 
 @rule("SERVE005", Severity.INFO)
@@ -107,9 +113,12 @@ def in_version_directory(info, options):
         return
     directory = os.path.basename(os.path.dirname(os.path.normpath(info.source)))
     if not re.fullmatch(r"\s*[+-]?\d+\s*", directory):
-        yield "", (
-            "the model is not in a numbered version directory; Serving needs BASE/<version>/ "
-            "(e.g. move it to BASE/1/ and serve --model_base_path=BASE)"
+        yield (
+            "",
+            (
+                "the model is not in a numbered version directory; Serving needs BASE/<version>/ "
+                "(e.g. move it to BASE/1/ and serve --model_base_path=BASE)"
+            ),
         )
 
 
@@ -160,9 +169,12 @@ def not_legacy_bundle(info, options):
     directory holding export.meta, before it even looks for saved_model.pb.
     """
     if info.legacy:
-        yield info.source, (
-            "legacy SessionBundle export: current Serving refuses it; load it with TF 1.x and re-export with "
-            "tf.compat.v1.saved_model.Builder (or convert with TF <= 1.15's bundle shim), then drop export.meta"
+        yield (
+            info.source,
+            (
+                "legacy SessionBundle export: current Serving refuses it; load it with TF 1.x and re-export with "
+                "tf.compat.v1.saved_model.Builder (or convert with TF <= 1.15's bundle shim), then drop export.meta"
+            ),
         )
 
 
@@ -179,9 +191,12 @@ def one_meta_graph_served(info, options):
     for mg in info.meta_graphs:
         if mg.tag_set not in seen:
             seen.add(mg.tag_set)
-            yield tags_of(mg), (
-                f"not served by default (Serving loads tags 'serve'); start it with "
-                f"--saved_model_tags={','.join(mg.tag_set)} to serve this MetaGraph instead"
+            yield (
+                tags_of(mg),
+                (
+                    f"not served by default (Serving loads tags 'serve'); start it with "
+                    f"--saved_model_tags={','.join(mg.tag_set)} to serve this MetaGraph instead"
+                ),
             )
 
 
@@ -202,7 +217,10 @@ def tag_sets_unique(info, options):
             continue
         j = first[mg.tag_set]
         keys = ", ".join(s.key for s in mg.signatures if not s.internal) or "none"
-        yield f"{tags_of(mg)} (MetaGraph {i + 1} of {count})", (
-            f"same tag-set as MetaGraph {j + 1}, which TensorFlow and Serving load instead: this one is never "
-            f"loaded and its signatures ({keys}) are unreachable; drop it or give it its own tags"
+        yield (
+            f"{tags_of(mg)} (MetaGraph {i + 1} of {count})",
+            (
+                f"same tag-set as MetaGraph {j + 1}, which TensorFlow and Serving load instead: this one is never "
+                f"loaded and its signatures ({keys}) are unreachable; drop it or give it its own tags"
+            ),
         )
