@@ -197,6 +197,9 @@ for path in sys.argv[1:]:
     try:
         with tf.compat.v1.Session(graph=tf.Graph()) as session:
             meta_graph = tf.compat.v1.saved_model.load(session, ["serve"], path)
+            if "serving_default" not in meta_graph.signature_def:
+                verdicts[path] = "no serving_default: " + ", ".join(sorted(meta_graph.signature_def))
+                continue
             signature = meta_graph.signature_def["serving_default"]
             try:
                 feeds = {}
@@ -219,6 +222,7 @@ TF_FAILS = {
     "GRAPH005": ("run failed", "keep_prob"),
     "SEC001": ("run failed", "labels.txt"),  # the request reads a file that is not there
     "SERVE001": ("load failed", "MetaGraphDef associated with tags 'serve' could not be found"),
+    "SERVE002": ("no serving_default", "predict"),
     "SERVE003": ("load failed", ""),
     "SERVE004": ("load failed", "vocab.txt"),
     "SERVE007": ("load failed", "SavedModel file does not exist"),
