@@ -1,8 +1,8 @@
-"""sigtool.serving_json against TF Serving's REST JSON rules (shared/reference/tf_serving.md §2).
+"""sigtool.serving against TF Serving's REST JSON rules (TF Serving's REST API docs and its json_tensor tests).
 
-The cases are the reference's facts: §2.7 golden requests and responses, §2.4 error texts, §2.6 float
-printing and byte layouts, §2.2 dtype rules, §2.3 tf.Example building. Only the tests that compare
-tf.Example bytes with TensorFlow's own need TensorFlow; they skip without it.
+The cases are Serving's own facts: golden requests and responses, exact error texts, float printing and
+byte layouts, dtype rules, tf.Example building. Only the tests that compare tf.Example bytes with
+TensorFlow's own need TensorFlow; they skip without it.
 """
 
 from __future__ import annotations
@@ -20,23 +20,18 @@ import pytest
 
 from sigtool.errors import RunError, UsageError
 from sigtool.model import CLASSIFY, PREDICT, REGRESS, Signature, TensorSpec
-from sigtool.serving_json import (
-    MAX_BODY_BYTES,
-    ExamplesRequest,
-    Feature,
-    PredictRequest,
-    RequestRejected,
-    Tensor,
-    _f32_from_decimal,  # the one private helper tested: a rounding corner
-    build_examples,
-    encode_example,
+from sigtool.serving.errors import RequestRejected
+from sigtool.serving.examples import build_examples, encode_example
+from sigtool.serving.floats import f32_from_decimal, format_float
+from sigtool.serving.json_io import MAX_BODY_BYTES
+from sigtool.serving.requests import ExamplesRequest, PredictRequest, parse_request
+from sigtool.serving.responses import (
     format_classify_response,
     format_error,
-    format_float,
     format_predict_response,
     format_regress_response,
-    parse_request,
 )
+from sigtool.serving.values import Feature, Tensor
 
 INF = math.inf
 
@@ -84,7 +79,7 @@ TWO = sig(spec("int_tensor", "DT_INT32"), spec("str_tensor", "DT_STRING"))
 DBL_MAX, DBL_MIN = sys.float_info.max, sys.float_info.min
 
 
-# ---------------------------------------------------------------- §2.7 predict request -> tensors
+# ---------------------------------------------------------------- golden predict requests -> tensors
 
 PREDICT_GOLDEN = [
     ("SingleUnnamedTensor", INT32, '{"instances": [[1,2],[3,4],[5,6]]}', True,
@@ -185,7 +180,7 @@ def test_predict_request_golden_errors(signature, body, words):
     rejected(body, signature, words)
 
 
-# ---------------------------------------------------------------- §2.4 exact error texts
+# ---------------------------------------------------------------- Serving's exact error texts
 
 ERRORS_24 = [
     ("", "JSON Parse error: The document is empty"),
@@ -287,7 +282,7 @@ def test_every_rejection_is_a_usage_error_with_serving_text_and_advice():
         'Type: Number is not of expected type: int32"\n}')
 
 
-# ---------------------------------------------------------------- §2.2 JSON values -> dtypes
+# ---------------------------------------------------------------- JSON values -> dtypes
 
 DTYPE_OK = [
     ("DT_FLOAT", "1", 1.0), ("DT_FLOAT", "1e300", INF), ("DT_FLOAT", "-1e300", -INF), ("DT_FLOAT", "1e-300", 0.0),
@@ -493,7 +488,8 @@ def test_numbers_beyond_a_double_are_parse_errors():
 
 
 def test_parsing_imports_neither_tensorflow_nor_numpy():
-    code = ("import sys; from sigtool.serving_json import parse_request, format_predict_response, Tensor;"
+    code = ("import sys; from sigtool.serving.requests import parse_request;"
+            "from sigtool.serving.responses import format_predict_response;"
             "from sigtool.model import Signature, TensorSpec;"
             "s = Signature('k', 'p', (TensorSpec('x', 'DT_FLOAT', (-1,), True, 'name', 'x:0'),), ());"
             "r = parse_request('{\"instances\": [1.0]}', s);"
@@ -502,7 +498,7 @@ def test_parsing_imports_neither_tensorflow_nor_numpy():
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
-# ---------------------------------------------------------------- §2.6 float printing
+# ---------------------------------------------------------------- float printing (WriteDecimal)
 
 FLOATS = [
     (9000000.0, "DT_FLOAT", "9e+06"), (999999.0, "DT_FLOAT", "999999.0"), (0.5, "DT_FLOAT", "0.5"),
@@ -533,7 +529,7 @@ def strtof(s: str) -> float:
 
 
 def test_float_printing_follows_the_rule_for_a_sample_of_all_floats():
-    # §2.6: %.6g when strtof gives the value back, else %.9g; ".0" when neither "." nor "e" shows
+    # WriteDecimal: %.6g when strtof gives the value back, else %.9g; ".0" when neither "." nor "e" shows
     for bits in range(0, 0x7F800000, 0x7F800000 // 30011):
         v = struct.unpack("<f", struct.pack("<I", bits))[0]
         s = format(v, ".6g")
@@ -549,11 +545,11 @@ def test_strtof_rounds_a_decimal_once():
     # 1 + 2**-24, which a float cast rounds (ties to even) down to 1; strtof rounds the decimal itself, up
     hair_above = "1.000000059604644775390625" + "0" * 20 + "1"
     assert f32(float(hair_above)) == 1.0
-    assert _f32_from_decimal(hair_above) == strtof(hair_above) == 1.0000001192092896
-    assert _f32_from_decimal("1.000000059604644775390625") == 1.0  # the tie itself: to even
+    assert f32_from_decimal(hair_above) == strtof(hair_above) == 1.0000001192092896
+    assert f32_from_decimal("1.000000059604644775390625") == 1.0  # the tie itself: to even
 
 
-# ---------------------------------------------------------------- §2.5 / §2.6 / §2.7 responses, byte for byte
+# ---------------------------------------------------------------- responses, byte for byte
 
 INT_2x3x2 = Tensor("DT_INT32", (2, 3, 2), (1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1, 2))
 BYTES_2x2 = Tensor("DT_STRING", (2, 2), (b"hello", b"world", b"tf", b"serving"))
@@ -649,7 +645,7 @@ def test_predict_response_bytes(case, outputs, row, expected):
 
 
 def test_response_matches_the_reference_compact_forms():
-    # §2.7's table gives the JSON on one line; Serving's tests compare after parsing
+    # TF Serving's REST API docs give the JSON on one line; Serving's tests compare after parsing
     compact = {
         True: '{"predictions": [{"double_scalar_tensor": 8.0, "float_tensor": [1.0], "int_tensor": [[1, 2], [3, 4], '
               '[5, 6]], "str_tensor": ["foo", "bar"], "str_tensor_bytes": [{"b64": "aGVsbG8="}, {"b64": "d29ybGQ="}]}, '
@@ -693,7 +689,7 @@ def test_classify_response_bytes():
     assert format_classify_response(CLASSES, SCORES, 2) == (
         '{\n    "results": [[["car", 0.2], ["bike", 0.7], ["bus", 0.1]], [["car", 0.7], ["bike", 0.1], ["bus", 0.2]]'
         "\n    ]\n}")
-    # only scores: label ""; only classes: score 0 (§1.4)
+    # only scores: label ""; only classes: score 0 (as Serving fills a missing one)
     assert format_classify_response(None, Tensor("DT_FLOAT", (1, 1), (12.0,))) == (
         '{\n    "results": [[["", 12.0]]\n    ]\n}')
     assert format_classify_response(Tensor("DT_STRING", (1, 2), (b"a", b"b")), None) == (
@@ -740,7 +736,7 @@ def test_error_body():
     assert format_error('Bad key: "key"') == '{\n    "error": "Bad key: \\"key\\""\n}'
 
 
-# ---------------------------------------------------------------- §2.7 end-to-end REST cases (half_plus_two)
+# ---------------------------------------------------------------- the REST API docs' half_plus_two cases, end to end
 
 
 def half_plus_two(t: Tensor) -> Tensor:
@@ -779,7 +775,7 @@ def test_end_to_end_classify_and_regress():
     assert squeeze(format_classify_response(None, Tensor("DT_FLOAT", (1, 1), (12.0,)), 1)) == '{"results":[[["",12.0]]]}'
 
 
-# ---------------------------------------------------------------- §2.3 classify / regress requests
+# ---------------------------------------------------------------- classify / regress requests
 
 CLASSIFY_SIG = sig(spec("inputs", "DT_STRING"), method=CLASSIFY)
 EX1 = '{"examples": [{"names": ["foo","bar"], "ratings": [8.0, 9.0], "age": 20}, {"names": ["baz"], "ratings": 6.0}]}'
@@ -962,30 +958,33 @@ def test_tensorflow_parses_context_plus_example_as_serving_merges_them():
     assert (float(parsed["x"]), bytes(parsed["q"].numpy()), int(parsed["shared"])) == (2.5, b"pizza", 7)
 
 
-def test_a_corpus_model_classifies_our_examples_as_tensorflow_recorded():
-    # end to end on a model sigtool did not write: JSON examples -> tf.Example bytes -> TF -> classify body
+def test_a_tensorflow_model_classifies_our_examples():
+    # end to end on a model TensorFlow wrote: JSON examples -> tf.Example bytes -> TF -> classify body
     tf = pytest.importorskip("tensorflow")
-    example_pb2 = pytest.importorskip("tensorflow.core.example.example_pb2")
-    from conftest import CORPUS
+    from conftest import GEN
 
-    name = "tf1_classify_regress_predict"
-    facts = json.loads((CORPUS / "expected" / f"{name}.json").read_text())
-    [run] = [r for d in facts["dirs"].values() for r in d["runs"] if r["signature_name"] == "serving_default"]
     req = parse_request('{"examples": [{"color": "green", "x": 1.0, "x2": 4.0}, {"x": 3.0}, '
                         '{"color": "blue", "x": -2.0}]}', CLASSIFY_SIG)
     blobs = build_examples(req)
-    recorded = [base64.b64decode(item["b64"]) for item in run["inputs"]["inputs"]]
-    assert [example_pb2.Example.FromString(b) for b in blobs] == [example_pb2.Example.FromString(b) for b in recorded]
+
+    def example(**features):  # the same Examples, built by TensorFlow
+        feats = {k: tf.train.Feature(bytes_list=tf.train.BytesList(value=[v.encode()])) if isinstance(v, str)
+                 else tf.train.Feature(float_list=tf.train.FloatList(value=[v])) for k, v in features.items()}
+        return tf.train.Example(features=tf.train.Features(feature=feats))
+
+    theirs = [example(color="green", x=1.0, x2=4.0), example(x=3.0), example(color="blue", x=-2.0)]
+    assert [tf.train.Example.FromString(b) for b in blobs] == theirs
 
     with tf.compat.v1.Session(graph=tf.Graph()) as sess:
-        meta = tf.compat.v1.saved_model.loader.load(sess, ["serve"], str(CORPUS / "generated" / name))
+        meta = tf.compat.v1.saved_model.loader.load(sess, ["serve"], str(GEN / "tf1_classify_regress_predict"))
         sd = meta.signature_def["serving_default"]
         out = sess.run({k: sd.outputs[k].name for k in ("classes", "scores")}, {sd.inputs["inputs"].name: blobs})
+        again = sess.run(sd.outputs["scores"].name, {sd.inputs["inputs"].name: [e.SerializeToString() for e in theirs]})
+    assert again.tolist() == out["scores"].tolist()
     classes = Tensor("DT_STRING", out["classes"].shape, tuple(out["classes"].flatten().tolist()))
     scores = Tensor("DT_FLOAT", out["scores"].shape, tuple(out["scores"].flatten().tolist()))
     body = format_classify_response(classes, scores, len(blobs))
     assert body.startswith('{\n    "results": [[["red", ') and body.endswith("]]\n    ]\n}")
-    want = zip(run["outputs"]["classes"]["value"], run["outputs"]["scores"]["value"])
-    for got, (labels, values) in zip(json.loads(body)["results"], want):
-        assert [label for label, _ in got] == labels
+    for got, labels, values in zip(json.loads(body)["results"], out["classes"].tolist(), out["scores"].tolist()):
+        assert [label for label, _ in got] == [label.decode() for label in labels]
         assert [score for _, score in got] == pytest.approx(values, rel=1e-6)
