@@ -88,20 +88,14 @@ def int_attr(n, key: str, value: int):
     return n
 
 
+X_PARSED = "ParseExample/ParseExampleV2"  # its output 0: x, float [batch, 1]
+EXAMPLES = mt.tensor_info("tf_example:0", DT.DT_STRING, (-1,))
+
+
 def parse_example_nodes() -> list:
     """tf_example (a [batch] vector of serialized Examples) -> ParseExampleV2 -> dense feature x, [batch, 1]."""
-    parse = node(
-        "ParseExample/ParseExampleV2",
-        "ParseExampleV2",
-        [
-            "tf_example",
-            "ParseExample/names",
-            "ParseExample/sparse_keys",
-            "ParseExample/dense_keys",
-            "ParseExample/ragged_keys",
-            "ParseExample/dense_default",
-        ],
-    )
+    parts = ("names", "sparse_keys", "dense_keys", "ragged_keys", "dense_default")
+    parse = node(X_PARSED, "ParseExampleV2", ["tf_example"] + [f"ParseExample/{p}" for p in parts])
     list_attr(parse, "Tdense", types=[DT.DT_FLOAT])
     list_attr(parse, "dense_shapes", shapes=[(1,)])
     int_attr(parse, "num_sparse", 0)
@@ -116,10 +110,6 @@ def parse_example_nodes() -> list:
         const("ParseExample/dense_default", DT.DT_FLOAT, (1,), float_val=[0.0]),
         parse,
     ]
-
-
-X_PARSED = "ParseExample/ParseExampleV2"  # its output 0: x, float [batch, 1]
-EXAMPLES = mt.tensor_info("tf_example:0", DT.DT_STRING, (-1,))
 
 
 def regressor_nodes() -> list:
@@ -160,18 +150,14 @@ def classifier_nodes(*, classes: str) -> list:
     return nodes
 
 
-def one_meta_graph(signatures: dict, nodes, **meta_info):
-    mg = mt.meta_graph(["serve"], signatures, nodes)
+def predict_model(signatures=None, nodes=None, **meta_info):
+    """One {serve} MetaGraph; by default TF1 half_plus_two, serving_default x -> y (make_testdata's minimal)."""
+    mg = mt.meta_graph(
+        ["serve"], signatures or {"serving_default": mt.predict_x_to_y()}, nodes or mt.half_plus_two_nodes()
+    )
     for key, value in meta_info.items():
         setattr(mg.meta_info_def, key, value)
     return mt.saved_model(mg)
-
-
-def predict_model(signatures=None, nodes=None, **meta_info):
-    """TF1 half_plus_two: serving_default x -> y (what make_testdata calls minimal)."""
-    return one_meta_graph(
-        signatures or {"serving_default": mt.predict_x_to_y()}, nodes or mt.half_plus_two_nodes(), **meta_info
-    )
 
 
 def classify_model(*, input_key="inputs", classes="names", top_score_only=False):
@@ -186,12 +172,12 @@ def classify_model(*, input_key="inputs", classes="names", top_score_only=False)
         outputs["classes"] = mt.tensor_info("classes:0", DT.DT_STRING, (-1, 1))
     else:
         outputs["classes"] = mt.tensor_info("class_ids:0", DT.DT_INT64, (-1, 1))
-    return one_meta_graph({"serving_default": mt.signature_def(CLASSIFY, {input_key: EXAMPLES}, outputs)}, nodes)
+    return predict_model({"serving_default": mt.signature_def(CLASSIFY, {input_key: EXAMPLES}, outputs)}, nodes)
 
 
 def regress_model(*, method=REGRESS, output_key="outputs"):
     sig = mt.signature_def(method, {"inputs": EXAMPLES}, {output_key: mt.tensor_info("y:0", DT.DT_FLOAT, (-1, 1))})
-    return one_meta_graph({"serving_default": sig}, regressor_nodes())
+    return predict_model({"serving_default": sig}, regressor_nodes())
 
 
 def pb(message) -> dict[str, bytes]:
