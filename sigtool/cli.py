@@ -10,7 +10,7 @@ from dataclasses import replace
 import click
 
 from sigtool import __version__, loader, render
-from sigtool.errors import ExitCode, SigtoolError, UnsafeModel, UsageError
+from sigtool.errors import ExitCode, LoadError, SigtoolError, UnsafeModel, UsageError
 from sigtool.model import DEFAULT_SIGNATURE, SavedModelInfo
 
 EXIT_CODES = "\n".join(
@@ -229,23 +229,26 @@ def parse_inputs_option(items: tuple[str, ...]) -> list[tuple[str, str, str | No
 
 
 @cli.command()
-@model_argument
+@click.argument("model", metavar="MODEL", required=False)
+@click.option("--dir", "model_dir", metavar="MODEL", help="MODEL, as saved_model_cli spells it.")
 @selection_options
 @click.option("--input-json", metavar="JSON", help="A TF Serving REST request body: inline, @file.json, or - for stdin.")
 @click.option("--inputs", "input_files", multiple=True, metavar="KEY=FILE", help="An input from FILE.npy or FILE.npz[NAME] (repeatable); pickles are never loaded.")
 @click.option("--sample", is_flag=True, help="Synthesize inputs from the signature (tf.Examples for classify/regress).")
 @click.option("--batch", type=click.IntRange(1, 10_000), default=1, show_default=True, help="With --sample: instances per request.")
 @click.option("--seed", type=int, default=0, show_default=True, help="With --sample: random seed.")
+@click.option("--values-per-feature", type=click.IntRange(1, 1000), default=1, show_default=True, help="With --sample: values in each var-len (sparse, ragged) tf.Example feature.")
 @click.option("--dry-run", is_flag=True, help="With --sample: print the request JSON instead of running it.")
 @click.option("--method", type=click.Choice(["predict", "classify", "regress"]), help="Serving API to emulate (default: from the request and the signature).")
 @click.option("--strict-shapes", is_flag=True, help="Refuse inputs whose shape contradicts the signature (TF Serving does not check).")
 @click.option("--device", type=click.Choice(["auto", "cpu"]), default="auto", show_default=True, help="auto uses a GPU when TensorFlow sees one.")
+@click.option("--executor", type=click.Choice(["session", "function"]), default="session", show_default=True, help="session: a TF1 session over the MetaGraph, fed by tensor name, as TF Serving runs every model; function: tf.saved_model.load's signatures (the TF2 Python path).")
 @click.option("--allow-unsafe-ops", is_flag=True, help="Run a model even if it holds file, process or network ops.")
 @click.option("--outdir", type=click.Path(file_okay=False), help="Write each output to DIR/<output key>.npy.")
 @click.option("--overwrite", is_flag=True, help="With --outdir: replace existing .npy files.")
 @click.option("-f", "--format", "fmt", type=click.Choice(["summary", "json"]), default="summary", show_default=True, help="json: exactly TF Serving's REST response body.")
-def run(model, tag_set, signature, model_version, input_json, input_files, sample, batch, seed, dry_run, method,
-        strict_shapes, device, allow_unsafe_ops, outdir, overwrite, fmt):
+def run(model, model_dir, tag_set, signature, model_version, input_json, input_files, sample, batch, seed,
+        values_per_feature, dry_run, method, strict_shapes, device, executor, allow_unsafe_ops, outdir, overwrite, fmt):
     """Run a signature on sample input, the way a TF Serving client calls it.
 
     Input is a TF Serving REST body (--input-json), .npy/.npz files
@@ -261,11 +264,14 @@ def run(model, tag_set, signature, model_version, input_json, input_files, sampl
     """
     from sigtool.serving.requests import PredictRequest, parse_request, shape_mismatches
 
+    if (model is None) == (model_dir is None):
+        raise UsageError("give the model once: as MODEL or as --dir MODEL" if model else "give a MODEL (or --dir MODEL)")
+    model = model or model_dir
     sources = [name for name, given in (("--input-json", input_json), ("--inputs", input_files), ("--sample", sample)) if given]
     if len(sources) > 1:
         raise UsageError(f"give one input source, not {' and '.join(sources)}")
-    if (dry_run or batch != 1 or seed) and not sample:
-        raise UsageError("--dry-run, --batch and --seed go with --sample")
+    if (dry_run or batch != 1 or seed or values_per_feature != 1) and not sample:
+        raise UsageError("--dry-run, --batch, --seed and --values-per-feature go with --sample")
     if overwrite and not outdir:
         raise UsageError("--overwrite goes with --outdir")
     info = loader.load(model, version=model_version, graph=True)
@@ -275,13 +281,15 @@ def run(model, tag_set, signature, model_version, input_json, input_files, sampl
     signatures = {s.key: s for s in mg.signatures}
     if not dry_run:
         _refuse_unsafe(info, allow_unsafe_ops)
+        _refuse_incomplete(info)
 
     if sample:
         import json
 
         from sigtool import sample as sampler
 
-        body = sampler.sample_request(mg, mg.signature(signature or DEFAULT_SIGNATURE), batch=batch, seed=seed)
+        body = sampler.sample_request(mg, mg.signature(signature or DEFAULT_SIGNATURE), batch=batch, seed=seed,
+                                      values_per_feature=values_per_feature)
         if dry_run:
             emit(json.dumps(body, indent=2) + "\n")
             return
@@ -292,6 +300,9 @@ def run(model, tag_set, signature, model_version, input_json, input_files, sampl
         sig = mg.signature(signature or request.signature_name or DEFAULT_SIGNATURE)
     else:
         sig = mg.signature(signature or DEFAULT_SIGNATURE)
+        if sig.inputs and not input_files:
+            raise UsageError(f"no input given for signature {sig.key} (inputs: {', '.join(t.key for t in sig.inputs)}); "
+                             "pass --input-json JSON (a TF Serving REST body), --inputs KEY=FILE (.npy/.npz) or --sample")
         request = _request_from_files(sig, parse_inputs_option(input_files))
     if isinstance(request, PredictRequest):
         for message in shape_mismatches(request, sig):
@@ -300,7 +311,8 @@ def run(model, tag_set, signature, model_version, input_json, input_files, sampl
 
     from sigtool import emulate, runner
 
-    result = emulate.serve(info, mg, sig, request, method=method, device=None if device == "auto" else device)
+    result = emulate.serve(info, mg, sig, request, method=method, device=None if device == "auto" else device,
+                           executor=executor, warn=lambda message: click.echo(f"Warning: {message}", err=True))
     if targets:
         os.makedirs(outdir, exist_ok=True)
     for key, path in targets.items():
@@ -347,6 +359,18 @@ def _refuse_unsafe(info, allowed: bool) -> None:
             + (f" and {len(findings) - 1} more" if len(findings) > 1 else "")
             + "; see sigtool check, or pass --allow-unsafe-ops if you trust it"
         )
+
+
+def _refuse_incomplete(info) -> None:
+    """Missing variable files stop the run before TensorFlow is imported, with check's SERVE003 finding."""
+    from sigtool import checks
+
+    findings = checks.run_checks(info, select={"SERVE003"})
+    if findings:
+        first = findings[0]
+        more = f" and {len(findings) - 1} more" if len(findings) > 1 else ""
+        raise LoadError(f"{first.where}: {first.message}{more} ({first.rule}); TensorFlow cannot restore the "
+                        "model's variables without it, so it cannot run")
 
 
 def _output_targets(outdir, sig, overwrite: bool) -> dict[str, str]:

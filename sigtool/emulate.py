@@ -26,10 +26,13 @@ class Result:
     body: str  # exactly TF Serving's REST response body
 
 
-def serve(info: SavedModelInfo, mg: MetaGraph, sig: Signature, request, *, method: str | None, device: str | None) -> Result:
+def serve(info: SavedModelInfo, mg: MetaGraph, sig: Signature, request, *, method: str | None, device: str | None,
+          executor: str = "session", warn=None) -> Result:
+    """Run the request as Serving would; executor and warn go to runner.execute."""
     model_dir = os.path.dirname(info.source) or "."
+    run = dict(executor=executor, device=device, warn=warn)
     if isinstance(request, PredictRequest):
-        outputs = runner.execute(model_dir, mg.tags, sig, request.inputs, tf2=mg.has_object_graph, device=device)
+        outputs = runner.execute(model_dir, mg.tags, sig, request.inputs, **run)
         return Result(outputs, format_predict_response(outputs, request.row_format))
     assert isinstance(request, ExamplesRequest)
     api = method if method in ("classify", "regress") else examples_api(sig)
@@ -38,7 +41,7 @@ def serve(info: SavedModelInfo, mg: MetaGraph, sig: Signature, request, *, metho
         raise UsageError(f"{problem} (signature {sig.key} cannot serve the {api.capitalize()} API)")
     examples = build_examples(request)
     feeds = {sig.inputs[0].key: Tensor("DT_STRING", (len(examples),), tuple(examples))}
-    outputs = runner.execute(model_dir, mg.tags, sig, feeds, tf2=mg.has_object_graph, device=device)
+    outputs = runner.execute(model_dir, mg.tags, sig, feeds, **run)
     if api == "classify":
         body = format_classify_response(outputs.get("classes"), outputs.get("scores"), len(examples))
     else:

@@ -1,53 +1,68 @@
 """Run one signature of a SavedModel with TensorFlow: the only module that imports it, and only inside functions.
 
-    execute(model_dir, tags, signature, feeds, *, tf2, device=None) -> {output key: Tensor}
+    execute(model_dir, tags, signature, feeds, *, executor="session", device=None, warn=None)
+                                       -> {output key: Tensor}
     save_npy(path, tensor)             one output as .npy (never pickled)
     load_array(path, name) -> Tensor   one input from .npy or .npz[name] (pickles refused)
     clear_cache()                      forget the models loaded so far
 
-Two ways to run, picked by the caller from MetaGraph.has_object_graph:
+Two executors:
 
-* tf2=False (TF1 graphs): a tf.compat.v1 Session, loaded with the TF1 loader, fed and fetched by TensorInfo
-  names through the callable API (`Session._make_callable_from_options`). Like TF Serving's C++ Session::Run,
+* "session" (the default, for every model, TF2 included): what TF Serving and saved_model_cli run do. A
+  tf.compat.v1 Session loads the MetaGraph with the TF1 loader (restores variables through the SaverDef,
+  runs the init op / main op, feeds the assets) and the signature is fed and fetched by its TensorInfo
+  names through the callable API (`Session._make_callable_from_options`). Like Serving's C++ Session::Run,
   that does not check a fed value's shape against the placeholder's declared shape (Session.run and
-  Session.make_callable do), so [2] feeds into x:0 declared [-1,1]. A name without ":" means output 0, as
-  in C++.
-* tf2=True (TF2 object graphs): tf.saved_model.load(...).signatures[key](**tensors).
+  Session.make_callable do), so [2] feeds into x:0 declared [-1,1]. A name without ":" means output 0.
+* "function": tf.saved_model.load(...).signatures[key](**tensors), the TF2 Python path; it revives the
+  object graph, so it fails on objects it cannot rebuild (e.g. an old Keras optimizer: "'_UserObject' object
+  has no attribute 'add_slot'") that a session never looks at.
+
+The one case the session cannot run is a TF2 model whose signature reads variables the SaverDef does not
+restore (Keras 3 models written by tf.saved_model.save hand the saver other variable handles than the
+functions): the run fails with "Could not find variable", and Serving fails the same way. execute() then
+runs it through "function" and says so through warn().
 
 Placement: soft placement is always on, so a graph pinned to /gpu:0 runs on the CPU where no GPU is
-visible; device="cpu" hides GPUs (TF1: device_count GPU 0; TF2: GPUs made invisible before TensorFlow
-initialises, else ops placed under tf.device("/CPU:0")).
+visible; device="cpu" hides GPUs (session: device_count GPU 0; function: GPUs made invisible before
+TensorFlow initialises, else ops placed under tf.device("/CPU:0")).
 
 Feeds are cast to the TensorSpec's dtype (as TF's Session.run casts a fed numpy value), unless the fed
 Tensor's dtype is of another kind (text vs numbers): then it goes in as it is and TensorFlow reports the
 mismatch, as Serving's session would. coo_sparse inputs are fed from a dense Tensor (its non-zero
 entries); composite_tensor inputs/outputs and sparse outputs are refused with a RunError.
 
-Loaded models stay cached per (model_dir, tags, tf2, device) for the life of the process: state kept in
-variables (counters) persists from one call to the next, as in a server.
+TensorFlow's own stderr (C++ logs, Python warnings) is captured while it imports, loads and runs
+(sigtool.quiet); a failure quotes the relevant captured line when TensorFlow's exception lacks it.
+
+Loaded models stay cached per (model_dir, tags, executor, device) for the life of the process: state kept
+in variables (counters) persists from one call to the next, as in a server.
 """
 
 from __future__ import annotations
 
-import math
 import os
 import re
 import threading
-import zipfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
+from sigtool import quiet
+from sigtool.arrays import first_line as _first_line
+from sigtool.arrays import import_numpy as _import_numpy
+from sigtool.arrays import load_array, save_npy  # noqa: F401 - part of this module's API
 from sigtool.errors import RunError, TensorFlowMissing, UsageError
 from sigtool.loader.dtypes import DATA_TYPES, dtype_name
 from sigtool.model import Signature, TensorSpec
 from sigtool.serving.values import Tensor
 
+EXECUTORS = ("session", "function")
 _INSTALL_TF = "`sigtool run` needs TensorFlow: pip install 'sigtool[run]' (or tensorflow-cpu)"
-_INSTALL_NUMPY = "reading and writing .npy files needs numpy: pip install 'sigtool[run]' (or numpy)"
 _DTYPE_NUMBERS = {name: number for number, name in DATA_TYPES.items()}
 _TEXT = "DT_STRING"
 _UNRUNNABLE = {"DT_RESOURCE", "DT_VARIANT", "DT_INVALID"}  # values a caller cannot feed or read
 _DEVICES = (None, "cpu")
 _MESSAGE_LIMIT = 300
+_UNRESTORED = re.compile(r"Could not find variable|uninitialized value|Resource .* does not exist")
 
 _cache: dict[tuple, _Loaded] = {}
 _cache_lock = threading.Lock()
@@ -62,102 +77,54 @@ def execute(
     signature: Signature,
     feeds: Mapping[str, Tensor],
     *,
-    tf2: bool,
+    executor: str = "session",
     device: str | None = None,
+    warn: Callable[[str], None] | None = None,
 ) -> dict[str, Tensor]:
     """Run one signature: feeds keyed by the signature's input keys; returns every output keyed by output key.
 
     Raises UsageError for feeds that do not fit the signature (checked before TensorFlow is imported),
     TensorFlowMissing without TensorFlow, and RunError when TensorFlow cannot load or run the model.
+    warn(message) hears of a fallback from the session to the function executor (called after TensorFlow's
+    stderr is given back).
     """
+    if executor not in EXECUTORS:
+        raise UsageError(f"unknown executor {executor!r}; use session or function")
     if device not in _DEVICES:
         raise UsageError(f"unknown device {device!r}; use cpu, or none to let TensorFlow pick")
     _check_signature(signature)
     _check_feeds(signature, feeds)
-    tf = _import_tensorflow()
-    model = _loaded(tf, model_dir, tuple(tags), tf2, device)
-    with model.lock:  # a TF1 session runs one call at a time here; simple and safe for a serving loop
-        return model.run(tf, signature, feeds)
+    fallback = None
+    with quiet.captured_stderr():
+        tf = _import_tensorflow()
+        if executor == "session":
+            model = _loaded(tf, model_dir, tuple(tags), "session", device)
+            try:
+                with model.lock:  # one call at a time per session; simple and safe for a serving loop
+                    return model.run(tf, signature, feeds)
+            except _Unrestored as e:
+                fallback = e
+        try:
+            model = _loaded(tf, model_dir, tuple(tags), "function", device)
+            with model.lock:
+                outputs = model.run(tf, signature, feeds)
+        except RunError as e:
+            if fallback is None:
+                raise
+            raise RunError(f"running signature {signature.key} in a session failed: {fallback.tf_message} (the "
+                           "SavedModel's saver does not restore the variables it reads; TF Serving fails too), and "
+                           f"tf.saved_model.load could not run it either: {e.format_message()}") from None
+    if fallback is not None and warn is not None:
+        warn(fallback.message)
+    return outputs
 
 
 def clear_cache() -> None:
     """Forget every loaded model (the next execute loads it afresh, with fresh variables)."""
-    with _cache_lock:
+    with _cache_lock, quiet.captured_stderr():
         for model in _cache.values():
             model.close()
         _cache.clear()
-
-
-def save_npy(path: str, tensor: Tensor) -> None:
-    """Write one tensor as .npy at exactly `path` (no ".npy" appended), never pickled.
-
-    DT_STRING becomes a bytes ('S') array; values ending in NUL bytes cannot survive that and are refused.
-    DT_BFLOAT16, which .npy cannot describe, is widened to float32 (exactly).
-    """
-    np = _import_numpy()
-    if tensor.dtype == _TEXT:
-        values = [v.encode("utf-8") if isinstance(v, str) else bytes(v) for v in tensor.values]
-        if any(v.endswith(b"\0") for v in values):
-            raise UsageError(f"cannot write {path}: .npy byte strings drop trailing NUL bytes and these strings end "
-                             "in one; use the JSON output instead")
-        width = max((len(v) for v in values), default=1) or 1
-        array = np.array(values, dtype=f"S{width}").reshape(tensor.shape)
-    else:
-        np_dtype = _numpy_dtype(tensor.dtype)
-        if np_dtype is None:
-            raise UsageError(f"cannot write {path}: .npy cannot hold {tensor.dtype}; use the JSON output instead")
-        array = np.array(tensor.values, dtype=np_dtype).reshape(tensor.shape)
-    try:
-        with open(path, "wb") as f:
-            np.save(f, array, allow_pickle=False)
-    except OSError as e:
-        raise UsageError(f"cannot write {path}: {e.strerror or e}; pick a writable path") from None
-
-
-def load_array(path: str, name: str | None) -> Tensor:
-    """One array from a .npy file, or from a .npz archive (by `name`, or its only array). Pickles are refused."""
-    np = _import_numpy()
-    try:
-        loaded = np.load(path, allow_pickle=False)
-    except FileNotFoundError:
-        raise UsageError(f"{path}: no such file; give an existing .npy or .npz file") from None
-    except IsADirectoryError:
-        raise UsageError(f"{path} is a directory; give a .npy or .npz file") from None
-    except OSError as e:
-        raise UsageError(f"cannot read {path}: {e.strerror or _first_line(str(e))}; give a .npy or .npz file") from None
-    except ValueError as e:
-        if "pickle" in str(e):
-            raise UsageError(f"{path} holds pickled Python objects, which sigtool never loads; save plain numeric "
-                             "or bytes arrays (np.save with allow_pickle=False)") from None
-        raise UsageError(f"cannot read {path}: {_first_line(str(e))}; give a .npy or .npz file") from None
-    except (EOFError, zipfile.BadZipFile) as e:
-        raise UsageError(f"cannot read {path}: {_first_line(str(e)) or 'file ends early'}; give a .npy or .npz "
-                         "file") from None
-    if isinstance(loaded, np.ndarray):
-        if name is not None:
-            raise UsageError(f"{path} is a .npy file holding one array; drop [{name}] (names select arrays in .npz files)")
-        array, label = loaded, path
-    else:
-        with loaded:
-            names = sorted(loaded.files)
-            if name is None:
-                if len(names) != 1:
-                    what = f"{len(names)} arrays ({', '.join(names)})" if names else "no arrays"
-                    raise UsageError(f"{path} holds {what}; name the one to use, as {path}[NAME]")
-                name = names[0]
-            elif name not in names:
-                raise UsageError(f"{path} has no array {name!r}; it holds: {', '.join(names) or '(none)'}")
-            try:
-                array = loaded[name]
-            except ValueError as e:
-                if "pickle" in str(e):
-                    raise UsageError(f"{path}[{name}] holds pickled Python objects, which sigtool never loads; save "
-                                     "plain numeric or bytes arrays") from None
-                raise UsageError(f"cannot read {path}[{name}]: {_first_line(str(e))}") from None
-            except (OSError, EOFError, zipfile.BadZipFile) as e:
-                raise UsageError(f"cannot read {path}[{name}]: {_first_line(str(e))}") from None
-        label = f"{path}[{name}]"
-    return _tensor_from_array(np, array, label)
 
 
 # ---------------------------------------------------------------- checks before TensorFlow
@@ -183,15 +150,17 @@ def _check_feeds(signature: Signature, feeds: Mapping[str, Tensor]) -> None:
                          f"{', '.join(sorted(expected)) or '(no inputs)'}")
 
 
-# ---------------------------------------------------------------- TensorFlow and numpy, imported lazily
+# ---------------------------------------------------------------- TensorFlow, imported lazily
 
 
 def _import_tensorflow():
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # C++ INFO/WARNING/ERROR lines at import and load
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # C++ INFO/WARNING lines; ERROR lines stay for messages
     try:
         import tensorflow as tf
     except ImportError:
         raise TensorFlowMissing(_INSTALL_TF) from None
+    except Exception as e:  # noqa: BLE001 - a broken install (protobuf, numpy ABI): one line, not a traceback
+        raise _run_error("importing TensorFlow", e, "reinstall TensorFlow, or check the versions it needs") from None
     _silence(tf)
     return tf
 
@@ -214,23 +183,15 @@ def _silence(tf) -> None:
         pass
 
 
-def _import_numpy():
-    try:
-        import numpy as np
-    except ImportError:
-        raise TensorFlowMissing(_INSTALL_NUMPY) from None
-    return np
-
-
 # ---------------------------------------------------------------- loading (cached)
 
 
-def _loaded(tf, model_dir: str, tags: tuple[str, ...], tf2: bool, device: str | None) -> _Loaded:
-    key = (os.path.realpath(model_dir), tuple(sorted(set(tags))), tf2, device)
+def _loaded(tf, model_dir: str, tags: tuple[str, ...], executor: str, device: str | None) -> _Loaded:
+    key = (os.path.realpath(model_dir), tuple(sorted(set(tags))), executor, device)
     with _cache_lock:
         model = _cache.get(key)
         if model is None:
-            model = (_TF2Model if tf2 else _TF1Model)(tf, model_dir, tags, device)
+            model = (_FunctionModel if executor == "function" else _SessionModel)(tf, model_dir, tags, device)
             _cache[key] = model
     return model
 
@@ -246,7 +207,19 @@ class _Loaded:
         pass
 
 
-class _TF1Model(_Loaded):
+class _Unrestored(Exception):
+    """The session ran, but the signature reads variables the SaverDef never restored (TF2 object graphs only)."""
+
+    def __init__(self, signature: str, tf_message: str):
+        self.tf_message = tf_message
+        self.message = (
+            f"signature {signature} reads variables that the SavedModel's saver does not restore ({tf_message}), so "
+            "TF Serving's session fails on it too; ran it through tf.saved_model.load (--executor function) "
+            "instead. Keras 3 models written by tf.saved_model.save do this; model.export() writes one Serving can run")
+        super().__init__(self.message)
+
+
+class _SessionModel(_Loaded):
     """A tf.compat.v1 Session holding the MetaGraph; signatures run through callables (no Python shape checks)."""
 
     def __init__(self, tf, model_dir: str, tags: tuple[str, ...], device: str | None):
@@ -259,11 +232,12 @@ class _TF1Model(_Loaded):
         self.callables: dict[tuple, object] = {}
         try:
             with self.graph.as_default():
-                tf.compat.v1.saved_model.loader.load(self.session, list(tags), model_dir)
+                meta_graph_def = tf.compat.v1.saved_model.loader.load(self.session, list(tags), model_dir)
+            self.object_graph = meta_graph_def.HasField("object_graph_def")
         except Exception as e:  # noqa: BLE001 - any TF failure is a model problem, never a traceback
             self.session.close()
-            raise _run_error(f"loading {model_dir} (tags {','.join(tags) or '(none)'}) in a TF1 session", e,
-                             _load_hint(e, tf2=False)) from None
+            raise _run_error(f"loading {model_dir} (tags {','.join(tags) or '(none)'}) in a session", e,
+                             _load_hint(e, function=False)) from None
 
     def run(self, tf, signature: Signature, feeds: Mapping[str, Tensor]) -> dict[str, Tensor]:
         np = _import_numpy()
@@ -285,7 +259,9 @@ class _TF1Model(_Loaded):
             call = self._callable(tuple(names), tuple(fetches))
             results = dict(zip(fetches, call(*values)))
         except Exception as e:  # noqa: BLE001
-            raise _run_error(f"running signature {signature.key} in a TF1 session", e, _run_hint(e, tf2=False)) from None
+            if self.object_graph and _UNRESTORED.search(str(e)):
+                raise _Unrestored(signature.key, _tf_message(e)) from None
+            raise _run_error(f"running signature {signature.key} in a session", e, _run_hint(e, function=False)) from None
         return {t.key: _tensor_from_result(np, tf, signature, t.key, results[_tensor_name(t.name)])
                 for t in signature.outputs}
 
@@ -303,7 +279,7 @@ class _TF1Model(_Loaded):
         self.session.close()
 
 
-class _TF2Model(_Loaded):
+class _FunctionModel(_Loaded):
     """tf.saved_model.load's object; signatures called as concrete functions."""
 
     def __init__(self, tf, model_dir: str, tags: tuple[str, ...], device: str | None):
@@ -319,7 +295,7 @@ class _TF2Model(_Loaded):
                 self.obj = tf.saved_model.load(model_dir, tags=list(tags))
         except Exception as e:  # noqa: BLE001
             raise _run_error(f"loading {model_dir} (tags {','.join(tags) or '(none)'}) with tf.saved_model.load", e,
-                             _load_hint(e, tf2=True)) from None
+                             _load_hint(e, function=True)) from None
 
     def _placement(self, tf):
         import contextlib
@@ -332,7 +308,7 @@ class _TF2Model(_Loaded):
         if signature.key not in functions:
             known = ", ".join(sorted(functions.keys())) or "(none)"
             raise RunError(f"signature {signature.key} is in the MetaGraphDef but not among the TF2 object's "
-                           f"signatures ({known}); it can only run through a TF1 session")
+                           f"signatures ({known}); run it with the session executor (drop --executor function)")
         try:
             with self._placement(tf):
                 kwargs = {}
@@ -345,7 +321,7 @@ class _TF2Model(_Loaded):
                 results = functions[signature.key](**kwargs)
         except Exception as e:  # noqa: BLE001
             raise _run_error(f"running signature {signature.key} through tf.saved_model.load", e,
-                             _run_hint(e, tf2=True)) from None
+                             _run_hint(e, function=True)) from None
         if not isinstance(results, Mapping):
             results = {signature.outputs[0].key: results} if len(signature.outputs) == 1 else {}
         outputs = {}
@@ -372,20 +348,6 @@ def _tensor_name(name: str) -> str:
 
 def _base(dtype: str) -> str:
     return dtype.removesuffix("_REF")
-
-
-def _numpy_dtype(dtype: str):
-    """The numpy dtype for a DataType name, without TensorFlow (None: numpy has none)."""
-    np = _import_numpy()
-    simple = {
-        "DT_FLOAT": np.float32, "DT_DOUBLE": np.float64, "DT_HALF": np.float16,
-        "DT_INT8": np.int8, "DT_INT16": np.int16, "DT_INT32": np.int32, "DT_INT64": np.int64,
-        "DT_UINT8": np.uint8, "DT_UINT16": np.uint16, "DT_UINT32": np.uint32, "DT_UINT64": np.uint64,
-        "DT_BOOL": np.bool_, "DT_COMPLEX64": np.complex64, "DT_COMPLEX128": np.complex128,
-    }
-    if _base(dtype) == "DT_BFLOAT16":
-        return np.float32  # .npy cannot describe bfloat16; float32 holds every bfloat16 exactly
-    return simple.get(_base(dtype))
 
 
 def _feed_array(np, tf, spec: TensorSpec, tensor: Tensor):
@@ -429,35 +391,7 @@ def _tensor_from_result(np, tf, signature: Signature, key: str, array, tf_dtype=
     return Tensor(dtype, shape, values)
 
 
-def _tensor_from_array(np, array, label: str) -> Tensor:
-    """A loaded numpy array as a Tensor; dtypes without a TensorFlow counterpart are refused."""
-    kind = array.dtype.kind
-    shape = tuple(int(d) for d in array.shape)
-    flat = array.reshape(-1)
-    if kind == "S":
-        return Tensor(_TEXT, shape, tuple(flat.tolist()))
-    if kind == "U":
-        return Tensor(_TEXT, shape, tuple(v.encode("utf-8") for v in flat.tolist()))
-    names = {
-        "float32": "DT_FLOAT", "float64": "DT_DOUBLE", "float16": "DT_HALF", "bool": "DT_BOOL",
-        "int8": "DT_INT8", "int16": "DT_INT16", "int32": "DT_INT32", "int64": "DT_INT64",
-        "uint8": "DT_UINT8", "uint16": "DT_UINT16", "uint32": "DT_UINT32", "uint64": "DT_UINT64",
-        "complex64": "DT_COMPLEX64", "complex128": "DT_COMPLEX128",
-    }
-    dtype = names.get(array.dtype.name) if array.dtype.byteorder in "=|<>" and not array.dtype.fields else None
-    if dtype is None:
-        raise UsageError(f"{label} holds {array.dtype} values, which TensorFlow cannot take; save a numeric, bool "
-                         "or bytes array")
-    if math.prod(shape) != flat.size:  # pragma: no cover - numpy guarantees it
-        raise UsageError(f"{label}: inconsistent array")
-    return Tensor(dtype, shape, tuple(flat.tolist()))
-
-
 # ---------------------------------------------------------------- errors
-
-
-def _first_line(text: str) -> str:
-    return next((line.strip() for line in text.splitlines() if line.strip()), "")
 
 
 _NOISE = re.compile(
@@ -481,10 +415,16 @@ def _tf_message(e: BaseException) -> str:
 
 
 def _run_error(what: str, e: BaseException, hint: str) -> RunError:
-    return RunError(f"{what} failed: {_tf_message(e)} ({hint})")
+    """One line: what failed, TensorFlow's exception, and its captured log line when that says more."""
+    message = _tf_message(e)
+    logged = quiet.relevant_line(quiet.current().text())
+    if logged and logged not in message:
+        logged = logged if len(logged) <= _MESSAGE_LIMIT else logged[: _MESSAGE_LIMIT - 3].rstrip() + "..."
+        message += f"; TensorFlow logged: {logged}"
+    return RunError(f"{what} failed: {message} ({hint})")
 
 
-def _load_hint(e: BaseException, *, tf2: bool) -> str:
+def _load_hint(e: BaseException, *, function: bool) -> str:
     text = str(e)
     if "assign a device" in text or "was explicitly assigned" in text:
         return "the model pins ops to a device TensorFlow cannot see here; run it on a machine that has that device"
@@ -492,19 +432,17 @@ def _load_hint(e: BaseException, *, tf2: bool) -> str:
         return "check that the directory holds a complete SavedModel (saved_model.pb and variables/)"
     if "MetaGraphDef associated with tags" in text or ("tags" in text and "could not be found" in text):
         return "pick a tag-set the model has (sigtool show lists them)"
-    if tf2:
-        return "a TF1 session may still load it: its MetaGraphDef can be run by name"
+    if function:
+        return "the session executor may still run it, as TF Serving does: drop --executor function"
     return "check the model with sigtool check; if TensorFlow needs a GPU it lacks, try --device cpu"
 
 
-def _run_hint(e: BaseException, *, tf2: bool) -> str:
+def _run_hint(e: BaseException, *, function: bool) -> str:
     text = str(e)
     if "assign a device" in text or "was explicitly assigned" in text:
         return "the graph pins ops to a device TensorFlow cannot see here; try --device cpu"
-    if "Could not find variable" in text or "uninitialized" in text.lower():
-        return ("this TF2 model keeps its variables in the object graph, which a TF1 session does not restore; "
-                "run it through tf.saved_model.load (the TF2 path)" if not tf2 else
-                "the model's variables were not restored; check its variables/ directory")
+    if _UNRESTORED.search(text):
+        return "the model's variables were not restored; check its variables/ directory (sigtool check)"
     if re.search(r"does not exist|not found in the Graph|cannot be interpreted as a Tensor|does not have output", text):
         return "the signature names a tensor the graph does not have; re-export the model (sigtool check shows it)"
     if re.search(r"type mismatch|expects arg|to be a .* tensor|dtype", text, re.IGNORECASE):

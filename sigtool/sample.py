@@ -1,6 +1,6 @@
 """Synthesized TF Serving REST request bodies for `sigtool run --sample` (pure Python: no TF, numpy or protobuf).
 
-    sample_request(mg, signature, *, batch=1, seed=0) -> dict
+    sample_request(mg, signature, *, batch=1, seed=0, values_per_feature=1) -> dict
         A JSON-able request body for `signature` (shared/reference/tf_serving.md §2.2 / §2.3). Pass a MetaGraph
         loaded with graph=True: the graph tells which string inputs are serialized tf.Examples and what
         features they need.
@@ -12,9 +12,11 @@ Bodies
 * Example-fed signatures (one DT_STRING input keyed "inputs" that reaches a parse op, and a classify or
   regress method, or a predict method with that single input): `{"signature_name", "examples": [...]}`,
   `batch` examples holding every feature of the spec (those with defaults too). A float feature is always a
-  JSON float written with a '.', so Serving builds a float_list; int64 features are ints, string features
-  words. A dense feature of shape [] is a scalar, any other shape a flat list of its element count (unknown
-  dims count 1); sparse and ragged features a list of 1 or 2 values.
+  JSON float, so Serving builds a float_list; int64 features are ints, string features words. A dense
+  feature of shape [] is a scalar, any other shape a flat list of its element count (unknown dims count 1),
+  and it takes the spec's default value when the graph holds one of that size (a value the model expects).
+  Sparse and ragged (var-len) features get `values_per_feature` values, 1 by default: tf.Transform-style
+  graphs densify a var-len feature to [batch, 1] and fail on a second value.
 * Everything else is a predict body. Row format (`"instances"`, `batch` of them; plain values for one input,
   objects keyed by input for several) when every input's shape has a leading -1; else columnar
   (`"inputs": {key: tensor}`) with the declared shapes: an unknown dim is `batch` in dim 0 and 1 elsewhere,
@@ -28,7 +30,8 @@ Bodies
 
 Refused with UsageError (one line naming the signature, the input and why):
 * a signature without inputs (TF Serving's REST API cannot call it: nothing to sample);
-* coo_sparse / composite_tensor inputs (the REST API feeds only dense tensors);
+* coo_sparse / composite_tensor inputs: Serving feeds each input by its TensorInfo name (REST and gRPC
+  Predict alike), and these have none, so no Serving request can carry them;
 * dtypes the REST API cannot carry (DT_HALF, DT_BFLOAT16, DT_UINT16, complex, quantized, resource, variant,
   DT_INVALID): Serving answers UNIMPLEMENTED for them too.
 """
@@ -38,6 +41,7 @@ from __future__ import annotations
 import base64
 import math
 import random
+import struct
 from collections import deque
 from dataclasses import dataclass
 
@@ -91,25 +95,30 @@ class ExampleSpec:
 # ---------------------------------------------------------------- the request body
 
 
-def sample_request(mg: MetaGraph, signature: Signature, *, batch: int = 1, seed: int = 0) -> dict:
+def sample_request(mg: MetaGraph, signature: Signature, *, batch: int = 1, seed: int = 0,
+                   values_per_feature: int = 1) -> dict:
     """A JSON-able TF Serving REST request body for this signature."""
     if batch < 1:
         raise UsageError(f"--batch must be at least 1, not {batch}")
+    if values_per_feature < 1:
+        raise UsageError(f"--values-per-feature must be at least 1, not {values_per_feature}")
     where = f"signature {signature.key!r}"
     if not signature.inputs:
         raise UsageError(f"cannot sample {where}: it has no inputs, so there is nothing to send "
                          "(TF Serving's REST API cannot call it; run it without --sample)")
     for t in signature.inputs:
         if t.encoding not in ("name", ""):
-            raise UsageError(f"cannot sample input {t.key!r} of {where}: it is a {t.encoding} tensor and TF Serving's "
-                             "REST API feeds only dense tensors (call it over gRPC)")
+            raise UsageError(f"cannot sample input {t.key!r} of {where}: it is a {t.encoding} tensor, which has no "
+                             "tensor name, and TF Serving feeds every input by name (REST and gRPC Predict alike), so "
+                             "no Serving request can carry it; give a dense value with --inputs KEY=FILE.npy (sigtool "
+                             "feeds its non-zero entries), or export the model with dense inputs")
     bad = [t for t in signature.inputs if t.dtype not in REST_DTYPES]
     if bad:
         listed = ", ".join(f"{t.key!r} ({t.dtype})" for t in bad)
         raise UsageError(f"cannot sample {where}: TF Serving's REST API cannot carry the dtype of input(s) {listed} "
                          "(Serving answers UNIMPLEMENTED; use gRPC, or --inputs with .npy files)")
 
-    rng = random.Random(seed)
+    rng = _Sampler(seed, values_per_feature)
     specs = {t.key: example_spec(mg, t) if t.dtype == "DT_STRING" else None for t in signature.inputs}
     only = signature.inputs[0]
     if (len(signature.inputs) == 1 and only.key == "inputs" and only.dtype == "DT_STRING"
@@ -165,19 +174,53 @@ def _scalar(dtype: str, rng: random.Random):
     return rng.choice(_WORDS)  # DT_STRING
 
 
-def _example_json(features: tuple[FeatureSpec, ...], rng: random.Random) -> dict:
+class _Sampler(random.Random):
+    """random.Random(seed) that also carries how many values a var-len feature gets."""
+
+    def __init__(self, seed: int, values_per_feature: int):
+        super().__init__(seed)
+        self.values_per_feature = values_per_feature
+
+
+def _example_json(features: tuple[FeatureSpec, ...], rng: _Sampler) -> dict:
     """One example as Serving's JSON: {feature: value or flat list}."""
     example = {}
     for f in features:
         if f.kind == "dense":
-            if f.shape is not None and len(f.shape) == 0:
-                example[f.key] = _scalar(f.dtype, rng)
-                continue
-            count = math.prod(d if d >= 0 else 1 for d in f.shape) if f.shape is not None else 1
+            scalar = f.shape is not None and len(f.shape) == 0
+            count = 1 if scalar or f.shape is None else math.prod(d if d >= 0 else 1 for d in f.shape)
+            default = _default_values(f, count)
+            values = default if default is not None else [_scalar(f.dtype, rng) for _ in range(count)]
+            example[f.key] = values[0] if scalar else values
         else:
-            count = 1 + rng.randrange(2)
-        example[f.key] = [_scalar(f.dtype, rng) for _ in range(count)]
+            example[f.key] = [_scalar(f.dtype, rng) for _ in range(rng.values_per_feature)]
     return example
+
+
+def _default_values(f: FeatureSpec, count: int) -> list | None:
+    """The dense feature's default as JSON values, when the graph holds one of `count` values."""
+    if not f.default or len(f.default) != count:
+        return None
+    if f.dtype == "DT_FLOAT":
+        if not all(math.isfinite(v) for v in f.default):
+            return None  # JSON has no NaN or Infinity literal for Serving to read
+        return [_short_float32(float(v)) for v in f.default]
+    if f.dtype == "DT_INT64":
+        return [int(v) for v in f.default]
+    return [v if isinstance(v, str) else bytes(v).decode("utf-8", "replace") for v in f.default]
+
+
+def _short_float32(x: float) -> float:
+    """The shortest decimal that is the same float32 (a float32 default 0.1 reads back as 0.10000000149...)."""
+    try:
+        target = struct.pack("<f", x)
+        for digits in range(1, 10):
+            shorter = float(f"{x:.{digits}g}")
+            if struct.pack("<f", shorter) == target:
+                return shorter
+    except OverflowError:
+        pass
+    return x
 
 
 def _to_features(features: tuple[FeatureSpec, ...], example: dict) -> dict[str, Feature]:
