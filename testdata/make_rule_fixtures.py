@@ -478,18 +478,20 @@ def build_tf(out: Path) -> None:
             os.remove(os.path.join(tmp, "fingerprint.pb"))  # holds a random id; nothing here reads it
             shutil.copytree(tmp, path)
 
-    class FrozenNoise(tf.Module):
-        """The tf.function trap: numpy draws the noise once, while tracing, and it is saved as a constant."""
+    class Noisy(tf.Module):
+        """y reads a variable, so TF ties every output to the reads with a control edge (^NoOp)."""
+
+        def __init__(self, frozen: bool):
+            self.frozen = frozen
+            self.scale = tf.Variable(0.5)
 
         @tf.function(input_signature=[x_spec])
         def serve(self, x):
-            noise = np.random.default_rng(0).normal()
-            return {"y": x * 0.5 + 2.0, "noise": tf.constant(noise, tf.float32)}
-
-    class FreshNoise(tf.Module):
-        @tf.function(input_signature=[x_spec])
-        def serve(self, x):
-            return {"y": x * 0.5 + 2.0, "noise": tf.random.normal([])}
+            if self.frozen:  # the tf.function trap: numpy draws once, while tracing; a constant is saved
+                noise = tf.constant(np.random.default_rng(0).normal(), tf.float32)
+            else:
+                noise = tf.random.normal([])
+            return {"y": x * self.scale + 2.0, "noise": noise}
 
     class Logging(tf.Module):
         """Reads a file and stamps the time on every request (unsafe), and prints (allowed by args.txt)."""
@@ -531,8 +533,8 @@ def build_tf(out: Path) -> None:
             return {"ids": self.table.lookup(words)}
 
     # Always all of them, in this order: TF numbers its functions per process.
-    save(FrozenNoise(), out / "GRAPH004" / "triggers" / "1")
-    save(FreshNoise(), out / "GRAPH004" / "clean" / "1")
+    save(Noisy(frozen=True), out / "GRAPH004" / "triggers" / "1")
+    save(Noisy(frozen=False), out / "GRAPH004" / "clean" / "1")
     save(Logging(unsafe=True), out / "SEC001" / "triggers" / "1")
     save(Logging(unsafe=False), out / "SEC001" / "clean" / "1")
     save(Regressor(), out / "SERVE003" / "triggers" / "1", shard_bytes=4)
