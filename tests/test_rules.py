@@ -129,7 +129,7 @@ def test_generator_reproduces_the_protobuf_built_fixtures():
     for rule_id in generator.OWNED:
         committed = {f"{rule_id}/{k}": v for k, v in tree(RULES_DIR / rule_id).items()}
         expected = {k: v for k, v in built.items() if k.split("/")[0] == rule_id}
-        if rule_id in generator.TF_CASES:  # models written by TensorFlow: the next test
+        if rule_id in generator.TF_CASES:  # TensorFlow-written models: see the test for those below
             committed = {k: v for k, v in committed.items() if k.count("/") == 1}
         assert sorted(committed) == sorted(expected), "run `python testdata/make_rule_fixtures.py` and commit"
         changed = [k for k in expected if committed[k] != expected[k]]
