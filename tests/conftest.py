@@ -1,8 +1,14 @@
-"""Shared fixtures: corpus paths, a pinned terminal, the CLI runner and golden files."""
+"""Shared fixtures: testdata paths, a pinned terminal, the CLI runner, golden files, the corpus option.
+
+The main suite reads only the repository's testdata/. The shared conformance corpus is a second
+tier (tests/conformance, `make conformance`): its location is decided here and nowhere else, by
+`--corpus PATH` or the SIGTOOL_CORPUS environment variable. Without either, tests/conformance is
+not collected; asking for it (`pytest tests/conformance`) without a corpus is a usage error.
+"""
 
 from __future__ import annotations
 
-import json
+import os
 from pathlib import Path
 
 import pytest
@@ -13,11 +19,48 @@ from sigtool.cli import cli
 REPO = Path(__file__).resolve().parents[1]
 TESTDATA = REPO / "testdata"
 GOLDEN = REPO / "tests" / "golden"
-CORPUS = REPO.parent / "shared" / "corpus"
+REAL = TESTDATA / "real"  # TF Serving's own test models (testdata/real/PROVENANCE.md)
+GEN = TESTDATA / "tf"  # models TensorFlow writes, built by testdata/make_tf_models.py
+CONFORMANCE = REPO / "tests" / "conformance"
+_corpus: Path | None = None
 
 
 def pytest_addoption(parser):
     parser.addoption("--update-golden", action="store_true", help="rewrite tests/golden/* from current output; review the diff")
+    parser.addoption("--corpus", metavar="PATH", default=None,
+                     help="the shared conformance corpus (default: $SIGTOOL_CORPUS); runs tests/conformance against it")
+
+
+def _inside_conformance(arg: str) -> bool:
+    path = Path(arg.split("::")[0]).resolve()
+    return path == CONFORMANCE or CONFORMANCE in path.parents
+
+
+def pytest_configure(config):
+    global _corpus
+    config.addinivalue_line("markers", "slow: rebuilds models with TensorFlow (deselect with -m 'not slow')")
+    given = config.getoption("--corpus") or os.environ.get("SIGTOOL_CORPUS")
+    if not given:
+        if any(_inside_conformance(a) for a in config.args):
+            raise pytest.UsageError("tests/conformance needs the corpus: pass --corpus PATH or set SIGTOOL_CORPUS")
+        return
+    path = Path(given).resolve()
+    if not (path / "expected" / "INDEX.json").is_file():
+        raise pytest.UsageError(f"--corpus {given}: no conformance corpus there (expected/INDEX.json is missing)")
+    _corpus = path
+
+
+def pytest_ignore_collect(collection_path, config):
+    if _corpus is None and (collection_path == CONFORMANCE or CONFORMANCE in collection_path.parents):
+        return True
+    return None
+
+
+def corpus_root() -> Path:
+    """The conformance corpus; only tests/conformance calls this (it is collected only when one was given)."""
+    if _corpus is None:
+        raise RuntimeError("no corpus: run with --corpus PATH or SIGTOOL_CORPUS (make conformance)")
+    return _corpus
 
 
 @pytest.fixture(autouse=True)
@@ -45,20 +88,6 @@ def golden(request):
         assert actual == path.read_text(), f"{rel} differs; run `make golden` and review the diff"
 
     return check
-
-
-def corpus_expected() -> dict:
-    return json.loads((CORPUS / "expected" / "INDEX.json").read_text())
-
-
-def corpus_model_dirs() -> list[tuple[str, dict]]:
-    """(path relative to the corpus, TF's facts) for every model and version directory."""
-    found = []
-    for path in sorted((CORPUS / "expected").glob("*.json")):
-        data = json.loads(path.read_text())
-        if data.get("kind") == "model":
-            found += sorted(data["dirs"].items())
-    return found
 
 
 def assert_one_error_line(result, exit_code: int) -> str:

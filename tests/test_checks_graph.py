@@ -1,16 +1,15 @@
 """`check`'s graph rules: TensorInfos against the graph (GRAPH001-003, 005) and constant outputs (GRAPH004).
 
-Unit tests build small SavedModelInfo objects by hand; corpus tests read the
-models in ../shared/corpus in place and compare with TensorFlow's own facts.
+Unit tests build small SavedModelInfo objects by hand; model tests read testdata/ and ask TensorFlow
+itself (tests/tf_oracle.py). tests/conformance/test_conformance_graph.py does the same on the corpus.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
+from tf_oracle import MODELS, oracle
 
 from sigtool.checks import RULES, CheckOptions, run_checks
 from sigtool.checks.graph import Tracer, render_path
@@ -29,7 +28,8 @@ from sigtool.model import (
     TensorSpec,
 )
 
-CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
+from conftest import GEN, REAL, TESTDATA
+
 GRAPH_RULES = {"GRAPH001", "GRAPH002", "GRAPH003", "GRAPH004", "GRAPH005"}
 
 
@@ -522,104 +522,67 @@ def test_graph005_placeholder_with_default_need_not_be_fed():
     assert found(model(nodes, sig("s", {"x": "x:0"}, {"out": "out:0"})), "GRAPH005") == []
 
 
-# --- the corpus: TensorFlow's own models and facts ------------------------------------------
+# --- the repository's TensorFlow-written models, with TensorFlow asked live -------------------
 
+MODEL_DIRS = [p.relative_to(TESTDATA).as_posix() for p in MODELS]
 
-def corpus_dirs() -> list[str]:
-    dirs = []
-    for path in sorted((CORPUS / "expected").glob("*.json")):
-        data = json.loads(path.read_text())
-        if data.get("kind") == "model":
-            dirs += sorted(data["dirs"])
-    return dirs
-
-
-def facts(dir_: str) -> dict:
-    name = dir_.split("/")[1]
-    return json.loads((CORPUS / "expected" / f"{name}.json").read_text())["dirs"][dir_]
-
-
-needs_corpus = pytest.mark.skipif(not (CORPUS / "expected").is_dir(), reason="corpus not present")
-
-# What each deliberately broken model must raise; every other corpus model raises no graph finding.
+# What each deliberately broken model must raise; every other model raises no graph finding.
 EXPECTED = {
-    "generated/tf1_missing_tensor": {
-        # serving_default's output is does_not_exist:0 (the "missing output node" case): broken too.
-        ("GRAPH001", "serve/serving_default/outputs/y"),
+    "tf/tf1_missing_tensor": {
+        ("GRAPH001", "serve/serving_default/outputs/y"),  # the output node does not exist
         ("GRAPH001", "serve/missing_input/inputs/x"),
         ("GRAPH001", "serve/bad_output_index/outputs/y"),
         ("GRAPH001", "serve/name_without_index/outputs/y"),
         # missing_input feeds a node that does not exist, so y's real placeholder x is never fed.
         ("GRAPH005", "serve/missing_input/outputs/y"),
     },
-    "generated/tf1_constant_output": {("GRAPH004", "serve/serving_default/outputs/y")},
-    # classify_input_float feeds x, but its output probs is computed from tf_example's shape.
-    "generated/tf1_invalid_classify": {("GRAPH005", "serve/classify_input_float/outputs/scores")},
+    "tf/tf1_constant_output": {("GRAPH004", "serve/serving_default/outputs/y")},
+    # classify_input_float feeds xf, but its scores come from the shape of the examples placeholder.
+    "tf/tf1_invalid_classify": {("GRAPH005", "serve/classify_input_float/outputs/scores")},
 }
 
 
-@needs_corpus
-@pytest.mark.parametrize("dir_", corpus_dirs() if (CORPUS / "expected").is_dir() else [])
-def test_corpus_graph_findings(dir_):
-    # GRAPH002 stays silent on every corpus model: no TensorInfo there disagrees with its graph. That
-    # includes the TF1 half_plus_two classify/regress inputs (tf_example:0 is a DT_STRING Placeholder
-    # declared DT_STRING; x2:0 is a DT_FLOAT Identity declared DT_FLOAT) and tf1_invalid_classify's
-    # classify_input_float (x:0 is a DT_FLOAT Placeholder declared DT_FLOAT: wrong for classify, which
-    # TYPE001 reports, but consistent with the graph). Checked once against TF 2.21's own
-    # import_graph_def + get_tensor_by_name over the whole corpus.
-    info = load(str(CORPUS / dir_), graph=True)
+@pytest.mark.parametrize("rel", MODEL_DIRS)
+def test_graph_findings_on_testdata(rel):
+    info = load(str(TESTDATA / rel), graph=True)
     got = {(f.rule, f.where) for f in run_checks(info, select=GRAPH_RULES)}
-    assert got == EXPECTED.get(dir_.rstrip("/"), set())
+    assert got == EXPECTED.get(rel, set())
 
 
-@needs_corpus
-def test_corpus_missing_tensors_match_what_tf_could_not_run():
-    """The signatures GRAPH001 flags are exactly those TF failed to run (or fetched an operation from)."""
-    dir_ = "generated/tf1_missing_tensor"
+def test_missing_tensors_are_what_tensorflow_cannot_run():
+    """The signatures GRAPH001 flags are exactly those a TF session fails on (or fetches an operation from)."""
     broken = {
         run["signature_name"]
-        for run in facts(dir_)["runs"]
-        if "error" in run or any(o.get("operation_fetched") for o in run.get("outputs", {}).values())
+        for run in oracle()["tf/tf1_missing_tensor"]["runs"]
+        if "error" in run or any(o.get("operation_fetched") for o in run["outputs"].values())
     }
     assert broken == {"serving_default", "missing_input", "bad_output_index", "name_without_index"}
-    info = load(str(CORPUS / dir_), graph=True)
-    flagged = {f.where.split("/")[1] for f in run_checks(info, select={"GRAPH001"})}
-    assert flagged == broken
-    assert "valid" not in flagged
+    info = load(str(TESTDATA / "tf" / "tf1_missing_tensor"), graph=True)
+    assert {f.where.split("/")[1] for f in run_checks(info, select={"GRAPH001"})} == broken
 
 
-@needs_corpus
-def test_corpus_constant_output_matches_manifest():
-    manifest = json.loads((CORPUS / "generated" / "MANIFEST.json").read_text())["tf1_constant_output"]
-    info = load(str(CORPUS / "generated" / "tf1_constant_output"), graph=True)
-    findings = run_checks(info, select={"GRAPH004"})
-    assert {(f.where.split("/")[1], f.where.split("/")[-1]) for f in findings} == {
-        (key, out) for key, outs in manifest["constant_outputs"].items() for out in outs
-    }
-    assert "y_const:0 ← Const y_const" in findings[0].message
+def test_constant_output_is_the_const_node():
+    info = load(str(GEN / "tf1_constant_output"), graph=True)
+    [finding] = run_checks(info, select={"GRAPH004"})
+    assert finding.where == "serve/serving_default/outputs/y"
+    assert "y:0 ← Const y" in finding.message
 
 
-HALF_PLUS_TWO_TF1 = (
-    [d for d in corpus_dirs() if "saved_model_half_plus_two_" in d and "tf2" not in d]
-    if (CORPUS / "expected").is_dir()
-    else []
-)
+HALF_PLUS_TWO_TF1 = [d for d in MODEL_DIRS if "saved_model_half_plus_two_" in d and "tf2" not in d]
 
 
-@needs_corpus
-@pytest.mark.parametrize("dir_", HALF_PLUS_TWO_TF1)
-def test_corpus_half_plus_two_tensorinfo_dtypes(dir_):
-    """TF's facts: each classify/regress input's TensorInfo dtype agrees with the graph, so no GRAPH002;
+@pytest.mark.parametrize("rel", HALF_PLUS_TWO_TF1)
+def test_half_plus_two_tensorinfo_dtypes(rel):
+    """TF's view: each classify/regress input's TensorInfo dtype agrees with the graph, so no GRAPH002;
     declaring DT_FLOAT on the DT_STRING tf_example placeholder (the bug clients trip on) is caught."""
-    info = load(str(CORPUS / dir_), graph=True)
+    info = load(str(TESTDATA / rel), graph=True)
     mg = info.meta_graph(["serve"])
-    tf_sigs = next(m for m in facts(dir_)["meta_graphs"] if m["tags"] == ["serve"])["signature_defs"]
+    tf_sigs = next(m for m in oracle()[rel]["meta_graphs"] if m["tags"] == ["serve"])["signature_defs"]
     string_inputs = []
     for key, sd in tf_sigs.items():
         if sd["method_name"] in ("tensorflow/serving/classify", "tensorflow/serving/regress"):
             ti = sd["inputs"]["inputs"]
-            expected = {"tf_example:0": "DT_STRING", "x2:0": "DT_FLOAT"}[ti["name"]]
-            assert ti["dtype"] == expected, key
+            assert ti["dtype"] == {"tf_example:0": "DT_STRING", "x2:0": "DT_FLOAT"}[ti["name"]], key
             if ti["name"] == "tf_example:0":
                 string_inputs.append(key)
     assert string_inputs and run_checks(info, select={"GRAPH002"}) == []
@@ -633,12 +596,11 @@ def test_corpus_half_plus_two_tensorinfo_dtypes(dir_):
     assert finding.message.startswith("TensorInfo says DT_FLOAT but placeholder tf_example:0 is DT_STRING")
 
 
-@needs_corpus
-def test_corpus_tf2_constant_is_found_through_the_call():
+def test_tf2_constant_is_found_through_the_call():
     """The real TF2 half_plus_two, with its predict function's result replaced by a Const: GRAPH004 follows
     StatefulPartitionedCall_5 through the signature wrapper into __inference_predict_235 (nested calls), and
     reports nothing on the real model."""
-    info = load(str(CORPUS / "real" / "saved_model_half_plus_two_tf2_cpu" / "00000123"), graph=True)
+    info = load(str(REAL / "saved_model_half_plus_two_tf2_cpu" / "00000123"), graph=True)
     assert run_checks(info, select={"GRAPH004"}) == []
     mg = info.meta_graphs[0]
     predict = mg.graph.function("__inference_predict_235")

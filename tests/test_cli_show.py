@@ -10,16 +10,16 @@ import sys
 
 import pytest
 
-from conftest import CORPUS, REPO, assert_one_error_line, corpus_model_dirs, invoke
+from tf_oracle import MODELS, oracle
+
+from conftest import GEN, REAL, REPO, TESTDATA, assert_one_error_line, invoke
 from sigtool.cli import cli
 
-SAVED_MODEL_DIRS = [(rel, f) for rel, f in corpus_model_dirs() if f["read_saved_model"]["ok"]]
-REAL = CORPUS / "real"
 TWO_VERSIONS = REAL / "saved_model_half_plus_two_2_versions"
-MULTI = CORPUS / "generated" / "tf1_multi_metagraph"
+MULTI = GEN / "tf1_multi_metagraph"
 
 
-# --- saved_model_cli's narrower selections, written from TF's facts by §2.1's grammar ----
+# --- saved_model_cli's narrower selections, written from TF's facts (asked live) by §2.1's grammar ----
 
 
 def grammar_tag_sets(facts) -> str:
@@ -47,9 +47,7 @@ def grammar_signature(sig) -> str:
     return text + f"Method name is: {sig['method_name']}\n"
 
 
-@pytest.mark.parametrize("rel,facts", SAVED_MODEL_DIRS, ids=[r for r, _ in SAVED_MODEL_DIRS])
-def test_smcli_narrow_selections_follow_the_grammar(rel, facts):
-    path = CORPUS / rel
+def assert_smcli_grammar(path, facts) -> None:
     assert invoke("show", path, "-f", "smcli").stdout == grammar_tag_sets(facts)
     for tag_set, index in facts["get_meta_graph_def_index_by_tag_set"].items():
         mg = facts["meta_graphs"][index]
@@ -57,6 +55,11 @@ def test_smcli_narrow_selections_follow_the_grammar(rel, facts):
         for key, sig in mg["signature_defs"].items():
             result = invoke("show", path, "--tag_set", tag_set, "--signature_def", key, "-f", "smcli")
             assert result.stdout == grammar_signature(sig)
+
+
+@pytest.mark.parametrize("path", MODELS, ids=[p.relative_to(TESTDATA).as_posix() for p in MODELS])
+def test_smcli_narrow_selections_follow_the_grammar(path):
+    assert_smcli_grammar(path, oracle()[path.relative_to(TESTDATA).as_posix()])
 
 
 def test_smcli_reference_text_for_the_counter():
@@ -164,7 +167,7 @@ def test_table_puts_serving_default_first():
 
 
 def test_json_is_stable_and_sorted():
-    path = CORPUS / "generated" / "tf2_module_multisig"
+    path = GEN / "tf2_module_multisig"
     first = invoke("show", path, "--all", "-f", "json").stdout
     assert first == invoke("show", path, "--all", "-f", "json").stdout
     data = json.loads(first)
@@ -173,7 +176,7 @@ def test_json_is_stable_and_sorted():
 
 
 def test_pbtxt_model_reads_like_tensorflow():
-    result = invoke("show", CORPUS / "generated" / "tf2_pbtxt_converted", "--all", "-f", "json")
+    result = invoke("show", GEN / "tf2_pbtxt_converted", "--all", "-f", "json")
     shown = json.loads(result.stdout)
     assert shown["format"] == "saved_model_pbtxt"
     assert shown["meta_graphs"][0]["functions"]

@@ -1,7 +1,7 @@
 """Fuzz the reader, check and the run input validation with mutated real models.
 
-Seeds are the saved_model.pb / .pbtxt / export.meta files of the corpus (real/,
-generated/) and of testdata/, read in place. Each example mutates one seed
+Seeds are the saved_model.pb / .pbtxt / export.meta files of testdata/ (make_testdata.py's cases,
+TF Serving's models in real/, TensorFlow-written ones in tf/), read in place. Each example mutates one seed
 (bit flips, byte overwrites, truncation, splices between two seeds, inflated
 length prefixes, repeated or dropped fields, changed tags, wire types and values,
 deep nesting, garbage; for text files also changed values, lines and braces), writes it to a temporary directory and runs what `show`,
@@ -12,7 +12,7 @@ deep nesting, garbage; for text files also changed values, lines and braces), wr
     TIME_LIMIT seconds and grow the peak RSS by less than MEMORY_LIMIT.
 
 parse_request (what `sigtool run` checks before importing TensorFlow) is fuzzed
-the same way with mutated and generated JSON bodies against the corpus's
+the same way with mutated and generated JSON bodies against testdata's
 signatures.
 
 SIGTOOL_FUZZ_EXAMPLES sets the examples per test (the suite's default is
@@ -38,7 +38,9 @@ from functools import cache, lru_cache
 from pathlib import Path
 
 import pytest
-from conftest import CORPUS, TESTDATA
+from tf_oracle import RUNS
+
+from conftest import GEN, REAL, TESTDATA
 from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 from hypothesis.configuration import set_hypothesis_home_dir
@@ -76,7 +78,7 @@ FUZZ_SETTINGS = settings(
 def _seed_files() -> list[tuple[str, Path]]:
     """(kind, path) of every seed: kind is the file name the mutated bytes are written under."""
     found = []
-    for root in (CORPUS / "real", CORPUS / "generated", TESTDATA):
+    for root in (TESTDATA,):  # make_testdata.py's cases, real/ (TF Serving's) and tf/ (TensorFlow-written)
         for name in ("saved_model.pb", "saved_model.pbtxt", "export.meta"):
             found += [(name, p) for p in sorted(root.rglob(name)) if p.is_file() and "bad" not in p.parts]
     return found
@@ -594,7 +596,7 @@ def test_fuzz_legacy_export_meta(case, model_dirs, bounded):
 # --- warmup requests (assets.extra/tf_serving_warmup_requests, read by check) ------------------------
 
 WARMUP = Path("assets.extra") / "tf_serving_warmup_requests"
-WARMUP_SEEDS = sorted(p for p in (CORPUS / "generated").glob(f"*/{WARMUP}"))
+WARMUP_SEEDS = sorted(p for p in GEN.glob(f"*/{WARMUP}"))
 
 
 def tfrecords(data: bytes) -> list[bytes]:
@@ -639,7 +641,7 @@ def mutated_warmup(draw) -> tuple[bytes, list[str]]:
 @pytest.fixture(scope="module")
 def warmup_dir(tmp_path_factory):
     model_dir = tmp_path_factory.mktemp("warmup")
-    (model_dir / "saved_model.pb").write_bytes((CORPUS / "generated" / "tf2_warmup" / "saved_model.pb").read_bytes())
+    (model_dir / "saved_model.pb").write_bytes((GEN / "tf2_warmup" / "saved_model.pb").read_bytes())
     (model_dir / WARMUP).parent.mkdir()
     return model_dir
 
@@ -658,36 +660,48 @@ def test_fuzz_warmup_requests(case, warmup_dir, bounded):
 # --- run's input validation: parse_request with mutated and generated bodies ------------------------
 
 
-def _corpus_signatures() -> list[tuple[str, dict]]:
-    """(model, {key: Signature}) for the first MetaGraph of every readable corpus model."""
+def _testdata_signatures() -> list[tuple[str, dict]]:
+    """(model, {key: Signature}) for every MetaGraph of every readable model under testdata/."""
     found = []
-    for facts_file in sorted((CORPUS / "expected").glob("*.json")):
-        facts = json.loads(facts_file.read_text())
-        if facts.get("kind") != "model":
+    dirs = sorted({p.parent for name in ("saved_model.pb", "saved_model.pbtxt") for p in TESTDATA.rglob(name)})
+    for path in dirs:
+        if "bad" in path.relative_to(TESTDATA).parts:
             continue
-        for rel in sorted(facts["dirs"]):
-            try:
-                info = load(str(CORPUS / rel))
-            except SigtoolError:
-                continue
-            for mg in info.meta_graphs:
-                found.append((rel, {s.key: s for s in mg.signatures}))
+        try:
+            info = load(str(path))
+        except SigtoolError:
+            continue
+        for mg in info.meta_graphs:
+            found.append((path.relative_to(TESTDATA).as_posix(), {s.key: s for s in mg.signatures}))
     return found
 
 
+# Request inputs of assorted shapes and dtypes (columnar), besides tf_oracle's sample runs.
+SAMPLE_INPUTS = [
+    ("serving_default", {"ids": [7, 41], "text": ["h\u00e9llo", ""], "x": [[1.0, 2.0, 3.0], [0.0, 0.0, 1.0]]}),
+    ("string_in", {"text": ["abc", "Z\u00fcrich", {"b64": "/wByYXc="}]}),
+    ("int64_in", {"pairs": [[3, 4], [1099511627776, 2]]}),
+    ("unknown_rank", {"t": 3.5}),
+    ("nested_tuple", {"one_arg": [1.0, 2.0], "one_arg_1": [10.0, 20.0]}),
+    ("dict_arg", {"d": [0.5, 1.5], "d_1": [1, 2]}),
+    ("no_inputs", {}),
+    ("serving_default", {"t": [0.5, -2.0], "t_1": [True, False], "t_2": {"imag": [-1.0, 2.0], "real": [1.5, 0.0]},
+                         "t_11": ["a", {"b64": "AP8="}], "t_14": [0, 18446744073709551615]}),
+    ("serving_default", {"features": [[0.1, 0.2, 0.3, 0.4]], "aux": [[1.0, 0.0]]}),
+    ("ragged_in", {"rt": {"components": [[1, 2, 3], [0, 2, 2, 3]]}}),
+]
+
+
 def _sample_bodies() -> list[str]:
-    manifest = json.loads((CORPUS / "generated" / "MANIFEST.json").read_text())
     bodies = []
-    for entry in manifest.values():
-        for sample in entry.get("samples", []) if isinstance(entry, dict) else []:
-            inputs = sample.get("inputs")
-            body = {"signature_name": sample.get("signature_name", "serving_default"), "inputs": inputs}
-            bodies.append(json.dumps(body))
-            if isinstance(inputs, dict) and inputs:
-                first = next(iter(inputs.values()))
-                if isinstance(first, list):  # the same as row format, when the batch sizes agree
-                    rows = [dict(zip(inputs, values)) for values in zip(*[v if isinstance(v, list) else [v] for v in inputs.values()])]
-                    bodies.append(json.dumps({"signature_name": body["signature_name"], "instances": rows}))
+    for key, inputs in [(key, inputs) for _, key, inputs in RUNS] + SAMPLE_INPUTS:
+        body = {"signature_name": key, "inputs": inputs}
+        bodies.append(json.dumps(body))
+        if isinstance(inputs, dict) and inputs:
+            first = next(iter(inputs.values()))
+            if isinstance(first, list):  # the same as row format, when the batch sizes agree
+                rows = [dict(zip(inputs, values)) for values in zip(*[v if isinstance(v, list) else [v] for v in inputs.values()])]
+                bodies.append(json.dumps({"signature_name": key, "instances": rows}))
     bodies += [
         '{"instances": [1.0, 2.0, 5.0]}',
         '{"inputs": {"x": [[1.0], [2.0]]}}',
@@ -697,7 +711,7 @@ def _sample_bodies() -> list[str]:
     return bodies
 
 
-SIGNATURES = _corpus_signatures()
+SIGNATURES = _testdata_signatures()
 SAMPLE_BODIES = _sample_bodies()
 JSON_KEYS = sorted(
     {"instances", "inputs", "signature_name", "examples", "context", "b64", "x", "x2", "y", "inputs_1", "text", "ids"}
@@ -780,7 +794,7 @@ def test_structural_mutation_helpers_keep_the_wire_format():
     """The mutators fix the enclosing length prefixes: a duplicated field still parses as protobuf."""
     from sigtool._proto import saved_model_pb2
 
-    buf = (CORPUS / "real" / "saved_model_half_plus_two_cpu" / "00000123" / "saved_model.pb").read_bytes()
+    buf = (REAL / "saved_model_half_plus_two_cpu" / "00000123" / "saved_model.pb").read_bytes()
     locs = locations(buf)
     assert len(locs) > 100
     deepest = max(locs, key=lambda loc: len(loc.chain))

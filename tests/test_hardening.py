@@ -23,7 +23,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from conftest import CORPUS, assert_one_error_line, corpus_expected, invoke
+import malformed
+from tf_oracle import tf_reads
+
+from conftest import GEN, TESTDATA, assert_one_error_line, invoke
 
 from sigtool._proto import (
     attr_value_pb2,
@@ -176,31 +179,29 @@ def time_limit(seconds: float):
         signal.signal(signal.SIGALRM, previous)
 
 
-# --- every malformed input of the corpus -------------------------------------------------------------
-
-BAD_CASES = sorted(corpus_expected()["bad"])
+# --- malformed inputs of every kind the corpus holds, built from testdata/ (tests/malformed.py) -------------
 
 
-def bad_facts(name: str) -> dict:
-    return json.loads((CORPUS / "expected" / f"bad_{name}.json").read_text())
+@pytest.fixture(scope="module")
+def malformed_cases(tmp_path_factory):
+    """Each case built once, with what TensorFlow's own reader makes of it (asked live)."""
+    paths = malformed.build_all(tmp_path_factory.mktemp("malformed"))
+    reads = tf_reads(paths.values())
+    return {name: (path, reads[str(path)]) for name, path in paths.items()}
 
 
-def tensorflow_reads(facts: dict) -> bool:
-    return bool(facts["read_saved_model"].get("ok")) and facts.get("facts", {}).get("meta_graph_count", 0) > 0
+def tensorflow_reads(read: dict) -> bool:
+    return read["ok"] and len(read["meta_graphs"]) > 0
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
-@pytest.mark.parametrize("name", BAD_CASES)
-def test_corpus_bad_case(name, command, tmp_path):
-    facts = bad_facts(name)
-    path = CORPUS / "bad" / name
-    if name == "empty_dir":  # git keeps no empty directory
-        path = tmp_path / "empty_dir"
-        path.mkdir()
+@pytest.mark.parametrize("name", sorted(malformed.CASES))
+def test_malformed_case(name, command, malformed_cases):
+    path, read = malformed_cases[name]
     with time_limit(30):
         result = invoke(*command, path)
     assert "Traceback" not in result.stderr
-    if not tensorflow_reads(facts):
+    if not tensorflow_reads(read):
         message = assert_one_error_line(result, LOAD_FAILED)
         assert result.stdout == ""
         assert len(message) > 30, message  # says what is wrong
@@ -213,9 +214,12 @@ def test_corpus_bad_case(name, command, tmp_path):
     if "json" in command:
         ours = {(tuple(sorted(mg["tags"])), tuple(sorted(s["key"] for s in mg["signatures"])))
                 for mg in json.loads(result.stdout)["meta_graphs"]}
-        theirs = {(tuple(sorted(mg["tags"])), tuple(sorted(mg["signature_defs"])))
-                  for mg in facts["facts"]["meta_graphs"]}
-        assert ours == theirs
+        assert ours == {(tuple(sorted(tags)), tuple(keys)) for tags, keys in read["meta_graphs"]}
+
+
+def test_the_malformed_cases_cover_both_verdicts(malformed_cases):
+    verdicts = [tensorflow_reads(read) for _, read in malformed_cases.values()]
+    assert verdicts.count(True) >= 5 and verdicts.count(False) >= 15
 
 
 # --- the file system: links, directories, FIFOs, permissions ------------------------------------------
@@ -291,7 +295,7 @@ def test_device_is_not_read(tmp_path):
 def test_directories_linked_far_away_are_not_walked_whole(tmp_path):
     # Found while hardening: assets/ -> / made check list the whole file system (15 s here).
     model = tmp_path / "m"
-    shutil.copytree(CORPUS / "generated" / "tf2_assets_lookup", model, ignore=shutil.ignore_patterns("assets*"))
+    shutil.copytree(GEN / "tf2_assets_lookup", model, ignore=shutil.ignore_patterns("assets*"))
     (model / "assets").symlink_to("/")
     (model / "assets.extra").symlink_to("/")
     start = time.monotonic()
@@ -352,7 +356,7 @@ def shared_tmp():
 def test_unreadable_files_and_directories(shared_tmp, unprivileged):
     # Regressions: check crashed with PermissionError on an unreadable warmup file or an unsearchable
     # assets.extra/, and show/check on a link into a directory that cannot be searched.
-    source = CORPUS / "generated" / "tf2_warmup"
+    source = GEN / "tf2_warmup"
 
     def model(name: str) -> Path:
         d = shared_tmp / name
@@ -529,9 +533,9 @@ def test_nesting_limit_matches_protobuf(tmp_path):
     assert accepted and refused
 
 
-def test_corpus_nesting_100_read_102_refused():
-    show_json(CORPUS / "bad" / "nested_depth_100")
-    message = assert_one_error_line(invoke("show", CORPUS / "bad" / "nested_depth_102"), LOAD_FAILED)
+def test_nesting_100_read_102_refused(tmp_path):
+    show_json(malformed.build("nested_depth_100", tmp_path))
+    message = assert_one_error_line(invoke("show", malformed.build("nested_depth_102", tmp_path)), LOAD_FAILED)
     assert "nest" in message
 
 
@@ -662,13 +666,13 @@ def add_unknown_fields(message) -> None:
 
 
 @pytest.mark.parametrize("source", [
-    "generated/tf2_module_multisig",
-    "generated/tf1_composite_tensors",
-    "generated/tf1_assets_vocab_table",
+    "tf/tf2_module_multisig",
+    "tf/tf1_composite_tensors",
+    "tf/tf1_assets_vocab_table",
     "real/saved_model_half_plus_two_tf2_cpu/00000123",
 ])
 def test_unknown_fields_anywhere_are_ignored(source, tmp_path):
-    original = (CORPUS / source / "saved_model.pb").read_bytes()
+    original = (TESTDATA / source / "saved_model.pb").read_bytes()
     message = saved_model_pb2.SavedModel.FromString(original)
     add_unknown_fields(message)
     padded = message.SerializeToString(deterministic=True)  # map entries in key order, as TF wrote them
@@ -913,7 +917,7 @@ def listing(root: Path) -> dict[str, tuple]:
 def test_no_file_is_written_or_read_outside_the_model(tmp_path, monkeypatch, file_access):
     tree = tmp_path / "tree"
     model = tree / "models" / "warm" / "1"
-    shutil.copytree(CORPUS / "generated" / "tf2_warmup", model)
+    shutil.copytree(GEN / "tf2_warmup", model)
     (model / "assets").mkdir(exist_ok=True)
     cwd = tmp_path / "cwd"
     cwd.mkdir()
@@ -943,7 +947,7 @@ def test_no_file_is_written_or_read_outside_the_model(tmp_path, monkeypatch, fil
 
 def test_asset_paths_outside_the_model_are_reported_and_never_opened(tmp_path, file_access):
     model = tmp_path / "a" / "b" / "model"
-    shutil.copytree(CORPUS / "generated" / "tf2_assets_lookup", model)
+    shutil.copytree(GEN / "tf2_assets_lookup", model)
     targets = [(model / "assets" / ".." / ".." / "outside.txt").resolve(), (model / ".." / ".." / "outside.txt").resolve(),
                tmp_path / "absolute_outside.txt"]
     for target in targets:

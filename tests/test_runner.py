@@ -1,9 +1,6 @@
-"""sigtool.runner against TensorFlow itself: every run the corpus records, Serving's end-to-end REST facts, .npy I/O.
+"""sigtool.runner against TensorFlow itself on testdata/ models: Serving's end-to-end REST facts, .npy I/O.
 
-The corpus (shared/corpus/expected/*.json) records each run as TF 2.21 made it: `runs` through a TF1 session
-(feed/fetch by TensorInfo names, as saved_model_cli run), `runs_tf2_api` through
-tf.saved_model.load(...).signatures. execute() picks the path from MetaGraph.has_object_graph, and each
-run is compared with the record made through that same path.
+Every run the shared corpus records is replayed in tests/conformance/test_conformance_runner.py.
 """
 
 from __future__ import annotations
@@ -22,7 +19,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # as runner sets it; this mo
 tf = pytest.importorskip("tensorflow")
 np = pytest.importorskip("numpy")
 
-from conftest import CORPUS, REPO, corpus_model_dirs
+from conftest import REPO, TESTDATA
 
 from sigtool import loader, runner
 from sigtool.errors import ExitCode, RunError, TensorFlowMissing, UsageError
@@ -32,38 +29,7 @@ from sigtool.serving.values import Feature, Tensor
 RTOL, ATOL = 1e-5, 1e-6
 
 
-# ---------------------------------------------------------------- the corpus's recorded runs
-
-
-def _is_tf2(facts: dict, tag_set: str) -> bool:
-    wanted = set(tag_set.split(",")) if tag_set else set()
-    for mg in facts.get("meta_graphs", []):
-        if set(mg["tags"]) == wanted:
-            return bool(mg.get("has_object_graph_def"))
-    return False
-
-
-def _recorded_runs():
-    """(id, model dir, record, tf2) for every recorded run.
-
-    The path execute() takes for a MetaGraph (tf2 = has_object_graph) is compared with the record made through
-    that path: `runs_tf2_api` for TF2 models (or their `runs` when that is all there is), `runs` for TF1. TF2
-    models' `runs` also go through the TF1 session path (tf2=False), id suffix ":tf1-session".
-    """
-    cases, seen = [], {}
-    for rel, facts in corpus_model_dirs():
-        tf2_api = facts.get("runs_tf2_api") or []
-        chosen = [(run, False, "") for run in facts.get("runs", []) if not _is_tf2(facts, run["tag_set"])]
-        chosen += [(run, True, "") for run in tf2_api or [r for r in facts.get("runs", []) if _is_tf2(facts, r["tag_set"])]]
-        chosen += [(run, False, ":tf1-session") for run in facts.get("runs", []) if _is_tf2(facts, run["tag_set"])]
-        for run, tf2, suffix in chosen:
-            base = f"{rel}:{run['tag_set']}:{run['signature_name']}{suffix}"
-            seen[base] = seen.get(base, 0) + 1
-            cases.append(pytest.param(rel, run, tf2, id=base if seen[base] == 1 else f"{base}#{seen[base]}"))
-    return cases
-
-
-RUNS = _recorded_runs()
+# ---------------------------------------------------------------- helpers (the corpus's recorded runs: tests/conformance)
 
 
 _infos: dict[str, object] = {}
@@ -71,7 +37,7 @@ _infos: dict[str, object] = {}
 
 def _info(rel: str):
     if rel not in _infos:
-        _infos[rel] = loader.load(str(CORPUS / rel))
+        _infos[rel] = loader.load(str(TESTDATA / rel))
     return _infos[rel]
 
 
@@ -162,68 +128,13 @@ def assert_one_line(error: Exception) -> str:
     return message
 
 
-@pytest.mark.parametrize("rel,record,tf2", RUNS)
-def test_recorded_run(rel, record, tf2):
-    info = _info(rel)
-    mg = info.meta_graph(tuple(record["tag_set"].split(",")))
-    assert mg.has_object_graph or not tf2
-    sig = mg.signature(record["signature_name"])
-    feeds = {key: _feed(sig.input(key), value) for key, value in record["inputs"].items()}
-    if _keeps_state(mg):
-        runner.clear_cache()
-
-    def run():
-        return runner.execute(_model_dir(info), mg.tags, sig, feeds, executor="function" if tf2 else "session")
-
-    if _unsupported(sig):
-        with pytest.raises(RunError, match="does not support yet") as caught:
-            run()
-        assert_one_line(caught.value)
-        return
-    error = record.get("error")
-    if error and "Cannot assign a device" in error["message"]:
-        # TF failed only because the graph pins ops to a GPU this machine lacks; soft placement runs it on the CPU
-        outputs = run()
-        assert sorted(outputs) == sorted(t.key for t in sig.outputs)
-        assert all(outputs[t.key].dtype == t.dtype for t in sig.outputs)
-        return
-    if error and "Could not find variable" in error["message"] and mg.has_object_graph and not tf2:
-        # the saver does not restore what the signature reads (Keras 3 + tf.saved_model.save): the session
-        # fails as recorded, and execute() falls back to tf.saved_model.load, saying so
-        warned = []
-        outputs = runner.execute(_model_dir(info), mg.tags, sig, feeds, warn=warned.append)
-        assert sorted(outputs) == sorted(t.key for t in sig.outputs)
-        assert len(warned) == 1 and "Could not find variable" in warned[0]
-        return
-    if error:
-        with pytest.raises(RunError) as caught:
-            run()
-        message = assert_one_line(caught.value)
-        assert error["exception"] in message or error["exception"] in ("ValueError", "TypeError"), message
-        return
-    outputs = run()
-    assert sorted(outputs) == sorted(t.key for t in sig.outputs)
-    for key, expected in record["outputs"].items():
-        if expected.get("operation_fetched"):
-            # Python's Session.run fetched the *operation* "y"; Serving's C++ Session::Run (and runner) read "y" as y:0
-            assert outputs[key].dtype == sig.outputs[[t.key for t in sig.outputs].index(key)].dtype
-            continue
-        shape, flat = _flatten(expected["value"], expected["dtype"])
-        assert_tensor(outputs[key], expected["dtype"], expected["shape"], flat)
-        assert shape == tuple(expected["shape"]) or (not flat and not expected["shape"])
-
-
-def test_every_recorded_run_is_covered():
-    assert len(RUNS) >= 100  # the corpus holds this many; a parse slip would silently drop cases
-
-
 # ---------------------------------------------------------------- behaviour beyond the records
 
-HALF_PLUS_TWO = CORPUS / "real" / "saved_model_half_plus_two_2_versions" / "00000123"
+HALF_PLUS_TWO = TESTDATA / "real" / "saved_model_half_plus_two_2_versions" / "00000123"
 
 
 def _run(path, key, feeds, **kwargs):
-    info = _info(str(os.path.relpath(path, CORPUS)))
+    info = _info(str(os.path.relpath(path, TESTDATA)))
     mg = info.meta_graph(("serve",))
     return runner.execute(_model_dir(info), mg.tags, mg.signature(key), feeds, **kwargs)
 
@@ -259,7 +170,7 @@ def test_text_into_a_float_tensor_fails_as_in_serving():
 @pytest.mark.parametrize("device", [None, "cpu"])
 def test_gpu_pinned_model_runs_with_soft_placement(device):
     """The corpus records that TF (hard placement, no GPU) cannot run it; soft placement moves it to the CPU."""
-    path = CORPUS / "real" / "saved_model_half_plus_two_gpu" / "00000123"
+    path = TESTDATA / "real" / "saved_model_half_plus_two_gpu" / "00000123"
     outputs = _run(path, "serving_default", {"x": Tensor("DT_FLOAT", (3, 1), (1.0, 2.0, 5.0))}, device=device)
     assert outputs == {"y": Tensor("DT_FLOAT", (3, 1), (2.5, 3.0, 4.5))}
 
@@ -267,7 +178,7 @@ def test_gpu_pinned_model_runs_with_soft_placement(device):
 def test_state_persists_between_calls():
     """A cached model is a server: the counter keeps counting until reset."""
     runner.clear_cache()
-    path = CORPUS / "real" / "saved_model_counter" / "00000123"
+    path = TESTDATA / "real" / "saved_model_counter" / "00000123"
     values = [_run(path, key, feeds)["output"].values[0] for key, feeds in [
         ("get_counter", {}), ("incr_counter", {}), ("incr_counter_by", {"delta": Tensor("DT_FLOAT", (), (5.0,))}),
         ("get_counter", {}), ("reset_counter", {}), ("get_counter", {})]]
@@ -277,7 +188,7 @@ def test_state_persists_between_calls():
 def test_unrestored_variables_fall_back_to_the_function_executor():
     """keras_functional_tfsave: its saver restores other variable handles than the signature reads, so a session
     (Serving's too) fails with "Could not find variable"; execute() runs it through tf.saved_model.load and warns."""
-    info = _info("generated/keras_functional_tfsave")
+    info = _info("tf/keras_functional_tfsave")
     mg = info.meta_graph(("serve",))
     sig = mg.signature("serving_default")
     feeds = {"inputs": Tensor("DT_FLOAT", (1, 4), (0.1, 0.2, 0.3, 0.4)), "inputs_1": Tensor("DT_FLOAT", (1, 2), (1.0, 0.0))}
@@ -290,7 +201,7 @@ def test_unrestored_variables_fall_back_to_the_function_executor():
 
 
 def test_tf2_model_on_cpu_only():
-    info = _info("generated/tf2_auto_default_signature")
+    info = _info("tf/tf2_auto_default_signature")
     mg = info.meta_graph(("serve",))
     outputs = runner.execute(_model_dir(info), mg.tags, mg.signature("serving_default"),
                              {"x": Tensor("DT_FLOAT", (2,), (1.0, 2.0))}, executor="function", device="cpu")
@@ -299,7 +210,7 @@ def test_tf2_model_on_cpu_only():
 
 def test_sparse_input_from_a_dense_tensor():
     """coo_sparse inputs are fed from a dense Tensor: its non-zero entries become indices/values/dense_shape."""
-    info = _info("generated/tf1_composite_tensors")
+    info = _info("tf/tf1_composite_tensors")
     mg = info.meta_graph(("serve",))
     dense = Tensor("DT_FLOAT", (3, 4), (1.0, 0.0, 0.0, 2.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.5, 0.0, 0.0))
     outputs = runner.execute(_model_dir(info), mg.tags, mg.signature("sparse_only"), {"sp": dense})
@@ -307,7 +218,7 @@ def test_sparse_input_from_a_dense_tensor():
 
 
 def test_feed_keys_are_checked_before_tensorflow_runs():
-    info = _info(os.path.relpath(HALF_PLUS_TWO, CORPUS))
+    info = _info(os.path.relpath(HALF_PLUS_TWO, TESTDATA))
     mg = info.meta_graph(("serve",))
     with pytest.raises(UsageError, match="unknown input.*z.*missing x") as caught:
         runner.execute(_model_dir(info), mg.tags, mg.signature("serving_default"),
@@ -316,14 +227,14 @@ def test_feed_keys_are_checked_before_tensorflow_runs():
 
 
 def test_unknown_device_is_a_usage_error():
-    info = _info(os.path.relpath(HALF_PLUS_TWO, CORPUS))
+    info = _info(os.path.relpath(HALF_PLUS_TWO, TESTDATA))
     mg = info.meta_graph(("serve",))
     with pytest.raises(UsageError, match="unknown device"):
         runner.execute(_model_dir(info), mg.tags, mg.signature("serving_default"), {}, device="tpu")
 
 
 def test_missing_model_files_give_a_run_error(tmp_path):
-    info = _info(os.path.relpath(HALF_PLUS_TWO, CORPUS))
+    info = _info(os.path.relpath(HALF_PLUS_TWO, TESTDATA))
     mg = info.meta_graph(("serve",))
     with pytest.raises(RunError, match="loading") as caught:
         runner.execute(str(tmp_path), mg.tags, mg.signature("serving_default"),
@@ -332,7 +243,7 @@ def test_missing_model_files_give_a_run_error(tmp_path):
 
 
 def test_missing_signature_in_tf2_object_is_a_run_error():
-    info = _info("generated/tf2_auto_default_signature")
+    info = _info("tf/tf2_auto_default_signature")
     mg = info.meta_graph(("serve",))
     sig = mg.signature("serving_default")
     from dataclasses import replace

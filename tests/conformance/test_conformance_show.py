@@ -1,13 +1,14 @@
-"""`sigtool show` against the corpus: what TensorFlow itself reports for each model."""
+"""`sigtool show` against the corpus: what TensorFlow itself reported for each model (the recorded oracle)."""
 
 from __future__ import annotations
 
 import json
-import re
 
 import pytest
+from corpus_facts import CORPUS, corpus_expected, corpus_model_dirs
+from tf_oracle import normalize_smcli, our_meta_graphs, tf_meta_graphs
 
-from conftest import CORPUS, assert_one_error_line, corpus_expected, corpus_model_dirs, invoke
+from conftest import assert_one_error_line, invoke
 
 MODEL_DIRS = corpus_model_dirs()
 SAVED_MODEL_DIRS = [(rel, facts) for rel, facts in MODEL_DIRS if facts["read_saved_model"]["ok"]]
@@ -19,81 +20,6 @@ def show_json(path, *extra) -> dict:
     result = invoke("show", path, "--all", "-f", "json", *extra)
     assert result.exit_code == 0, result.stderr
     return json.loads(result.stdout)
-
-
-# --- TensorInfo as TF records it, and as sigtool reports it ---------------------------
-
-
-def tf_tensor(info: dict) -> dict:
-    out = {
-        "encoding": info["encoding"] or "",
-        "name": info["name"] or "",
-        "dtype": info["dtype"],
-        "shape": info["shape"],
-        "shape_present": info["tensor_shape_present"],
-        "dim_names": info.get("dim_names") or [],
-    }
-    if info.get("coo_sparse"):
-        c = info["coo_sparse"]
-        out["sparse"] = [c["values_tensor_name"], c["indices_tensor_name"], c["dense_shape_tensor_name"]]
-    if info.get("composite_tensor"):
-        c = info["composite_tensor"]
-        out["composite"] = [
-            c["type_spec_class"],
-            c["type_spec_class_name"],
-            c["num_flat_components"],
-            [tf_tensor(comp) for comp in c["components"]],
-        ]
-    return out
-
-
-def our_tensor(t: dict) -> dict:
-    out = {k: t[k] for k in ("encoding", "name", "dtype", "shape", "shape_present", "dim_names")}
-    if t["sparse"]:
-        out["sparse"] = [t["sparse"]["values"], t["sparse"]["indices"], t["sparse"]["dense_shape"]]
-    if t["composite"]:
-        c = t["composite"]
-        out["composite"] = [
-            c["type_spec_class"],
-            c["type_spec_class_name"],
-            c["num_flat_components"],
-            [our_tensor(comp) for comp in c["components"]],
-        ]
-    return out
-
-
-def tf_meta_graphs(facts: dict) -> list:
-    return [
-        {
-            "tags": sorted(mg["tags"]),
-            "signatures": {
-                key: {
-                    "method_name": sig["method_name"],
-                    "inputs": {k: tf_tensor(v) for k, v in sig["inputs"].items()},
-                    "outputs": {k: tf_tensor(v) for k, v in sig["outputs"].items()},
-                }
-                for key, sig in mg["signature_defs"].items()
-            },
-        }
-        for mg in facts["meta_graphs"]
-    ]
-
-
-def our_meta_graphs(shown: dict) -> list:
-    return [
-        {
-            "tags": sorted(mg["tags"]),
-            "signatures": {
-                sig["key"]: {
-                    "method_name": sig["method_name"],
-                    "inputs": {t["key"]: our_tensor(t) for t in sig["inputs"]},
-                    "outputs": {t["key"]: our_tensor(t) for t in sig["outputs"]},
-                }
-                for sig in mg["signatures"]
-            },
-        }
-        for mg in shown["meta_graphs"]
-    ]
 
 
 @pytest.mark.parametrize("rel,facts", SAVED_MODEL_DIRS, ids=[r for r, _ in SAVED_MODEL_DIRS])
@@ -189,21 +115,6 @@ SMCLI_ALL = [
     for rel, facts in MODEL_DIRS
     if facts.get("saved_model_cli", {}).get("show_all", {}).get("exit_code") == 0
 ]
-
-
-def normalize_smcli(text: str) -> str:
-    """Compare op sets and dict-valued arguments as sets; drop the backspace trick."""
-    text = text.replace(", \b\b", "").replace("\b\b", "")
-    lines = []
-    for line in text.split("\n"):
-        m = re.fullmatch(r"(The MetaGraph with tag set .* contains the following ops: )\{(.*)\}", line)
-        if m:
-            line = m.group(1) + "{" + ", ".join(sorted(m.group(2).split(", "))) + "}"
-        m = re.fullmatch(r"(\s+Value: )\{(.*)\}", line)
-        if m:
-            line = m.group(1) + "{" + ", ".join(sorted(re.split(r", (?=')", m.group(2)))) + "}"
-        lines.append(line)
-    return "\n".join(lines)
 
 
 @pytest.mark.parametrize("rel,show_all", SMCLI_ALL, ids=[r for r, _ in SMCLI_ALL])
