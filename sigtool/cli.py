@@ -38,7 +38,8 @@ def _print_version(ctx, _param, value) -> None:
     ctx.exit()
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]}, epilog=EXIT_CODES)
+# "--help" first: click 8.1 (Python 3.9) names the first one in "Try ... for help."
+@click.group(context_settings={"help_option_names": ["--help", "-h"]}, epilog=EXIT_CODES)
 @click.option("-V", "--version", is_flag=True, expose_value=False, is_eager=True, callback=_print_version, help="Show the version and exit.")
 def cli():
     """Inspect TensorFlow SavedModels: signatures, Serving readiness, sample runs.
@@ -251,10 +252,14 @@ def run(model, model_dir, tag_set, signature, model_version, input_json, input_f
         values_per_feature, dry_run, method, strict_shapes, device, executor, allow_unsafe_ops, outdir, overwrite, fmt):
     """Run a signature on sample input, the way a TF Serving client calls it.
 
-    Input is a TF Serving REST body (--input-json), .npy/.npz files
-    (--inputs), or synthesized (--sample). Everything is checked against the
-    signature before TensorFlow is imported. -f json prints exactly the body
-    Serving would answer.
+    MODEL (or --dir MODEL, as saved_model_cli spells it) is a SavedModel
+    directory or a model base path. Input is a TF Serving REST body
+    (--input-json), .npy/.npz files (--inputs), or synthesized (--sample).
+    Everything is checked against the signature before TensorFlow is
+    imported. Every model, TF2 included, runs in a TF1 session over its
+    MetaGraph, fed and fetched by tensor name, as TF Serving runs it
+    (--executor function uses tf.saved_model.load instead). -f json prints
+    exactly the body Serving would answer.
 
     \b
     Examples:

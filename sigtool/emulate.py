@@ -30,7 +30,7 @@ def serve(info: SavedModelInfo, mg: MetaGraph, sig: Signature, request, *, metho
           executor: str = "session", warn=None) -> Result:
     """Run the request as Serving would; executor and warn go to runner.execute."""
     model_dir = os.path.dirname(info.source) or "."
-    run = dict(executor=executor, device=device, warn=warn)
+    run = {"executor": executor, "device": device, "warn": warn}
     if isinstance(request, PredictRequest):
         outputs = runner.execute(model_dir, mg.tags, sig, request.inputs, **run)
         return Result(outputs, format_predict_response(outputs, request.row_format))

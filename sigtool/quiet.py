@@ -7,8 +7,9 @@
 
 TensorFlow writes some lines before its log level is read (absl's "All log messages before
 absl::InitializeLog()", oneDNN notices, CPU feature lines), so environment variables cannot silence it on
-every CPU; only pointing fd 2 elsewhere while it imports, loads and runs does. Nested uses share the outer
-capture. A process killed by TensorFlow itself (a C++ abort) while fd 2 is captured loses the captured text.
+every CPU; only pointing fd 2 elsewhere while it imports, loads and runs does. sys.stderr is pointed at the
+same file meanwhile, for when it is not fd 2. Nested uses share the outer capture. A process that TensorFlow
+itself kills (a C++ abort) while fd 2 is captured loses the captured text.
 """
 
 from __future__ import annotations
@@ -67,12 +68,18 @@ def captured_stderr():
             saved = os.dup(2)
         except OSError:  # no fd 2 at all: nothing to protect
             saved = None
-        with tempfile.TemporaryFile() as file:
+        try:
+            file = tempfile.TemporaryFile()  # noqa: SIM115 - closed by the with below
+        except OSError:  # no writable temporary directory: discard instead of keep
+            file = open(os.devnull, "w+b")  # noqa: SIM115
+        # sys.stderr too, for when it is not fd 2 (an embedding app, click's test runner)
+        stream = open(file.fileno(), "w", closefd=False, encoding="utf-8", errors="replace")  # noqa: SIM115
+        with file, stream:
             if saved is not None:
                 os.dup2(file.fileno(), 2)
             _depth, _current = 1, Captured(file)
             try:
-                with warnings.catch_warnings():
+                with warnings.catch_warnings(), contextlib.redirect_stderr(stream):
                     warnings.simplefilter("ignore")
                     yield _current
             finally:

@@ -38,7 +38,7 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("PYTHONHASHSEED", "0")
 
-import tensorflow as tf  # noqa: E402
+import tensorflow as tf
 
 tf1 = tf.compat.v1
 HERE = Path(__file__).resolve().parent
