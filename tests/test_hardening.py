@@ -18,15 +18,16 @@ import signal
 import stat
 import subprocess
 import sys
+import tempfile
 import time
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-import malformed
-from tf_oracle import tf_reads
 
+import malformed
 from conftest import GEN, TESTDATA, assert_one_error_line, invoke
+from tf_oracle import tf_reads
 
 from sigtool._proto import (
     attr_value_pb2,
@@ -691,7 +692,7 @@ def test_unknown_fields_anywhere_are_ignored(source, tmp_path):
 # --- 2 GiB and more: the fast path reads around the bytes it does not need ------------------------------------
 
 BIG_CONTENT = 2**31 + 2**27  # bytes of tensor_content: the file ends up over protobuf's 2 GiB limit
-RSS_LIMIT = 300 * 2**20
+RSS_LIMIT = 100 * 2**20  # sigtool's own peak (see run_bounded): ~20 MiB here; reading the 2 GiB would be far over
 
 
 class Hole(int):
@@ -766,40 +767,53 @@ def big_models(tmp_path_factory):
     shutil.rmtree(root, ignore_errors=True)  # the files are sparse, but 2 GiB to any tool that copies them
 
 
-class _Popen(subprocess.Popen):
-    """Popen that keeps the child's peak RSS (from wait4) when it reaps it."""
+# sigtool's own peak RSS, reported by the process itself at exit: VmHWM of its address space after exec. The
+# rusage of the child (wait4's ru_maxrss) is not that: Linux carries the high-water mark of the pre-exec image
+# into it, and with preexec_fn that image is a fork of this pytest process, whose RSS depends on what earlier
+# tests loaded (TensorFlow and its models: 200-300 MiB), not on sigtool. That made this bound flaky.
+_PEAK_WRAPPER = """
+import atexit, os, runpy, sys
 
-    peak_rss = 0
+def _report():
+    with open("/proc/self/status") as status:
+        peak = next(line for line in status if line.startswith("VmHWM:"))
+    with open(os.environ["SIGTOOL_TEST_PEAK_FILE"], "w") as out:
+        out.write(peak.split()[1])
 
-    def _try_wait(self, wait_flags):
-        pid, status, usage = os.wait4(self.pid, wait_flags)
-        if pid:
-            self.peak_rss = usage.ru_maxrss * 1024
-        return pid, status
+atexit.register(_report)
+sys.argv = ["sigtool", *sys.argv[1:]]
+runpy.run_module("sigtool", run_name="__main__", alter_sys=True)
+"""
 
 
 def run_bounded(args, *, timeout: float = 240) -> tuple[int, str, str, int, float]:
     """sigtool in a subprocess: (exit code, stdout, stderr, peak RSS in bytes, seconds).
 
-    The address space is capped too (file size + 1 GiB, as the file is memory-mapped),
-    so that a copy of the whole file fails at once instead of filling the machine.
+    The peak RSS is sigtool's own (VmHWM, file-backed pages of the memory-mapped model included). The address
+    space is capped too (file size + 1 GiB, as the file is memory-mapped), so that a copy of the whole file
+    fails at once instead of filling the machine.
     """
     size = max(p.stat().st_size for a in args if Path(a).is_dir() for p in Path(a).iterdir())
 
     def limit():
         resource.setrlimit(resource.RLIMIT_AS, (size + 2**30, size + 2**30))
 
-    env = {**os.environ, "COLUMNS": "100", "PYTHONDONTWRITEBYTECODE": "1"}
-    start = time.monotonic()
-    proc = _Popen([sys.executable, "-m", "sigtool", *map(str, args)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                  preexec_fn=limit, env=env)
-    try:
-        stdout, stderr = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.communicate()
-        pytest.fail(f"sigtool {' '.join(map(str, args))} ran over {timeout} s")
-    return proc.returncode, stdout.decode(), stderr.decode(), proc.peak_rss, time.monotonic() - start
+    with tempfile.TemporaryDirectory() as scratch:
+        peak_file = Path(scratch) / "peak_kib"
+        env = {**os.environ, "COLUMNS": "100", "PYTHONDONTWRITEBYTECODE": "1", "SIGTOOL_TEST_PEAK_FILE": str(peak_file)}
+        start = time.monotonic()
+        proc = subprocess.Popen([sys.executable, "-c", _PEAK_WRAPPER, *map(str, args)], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, preexec_fn=limit, env=env)
+        try:
+            stdout, stderr = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+            pytest.fail(f"sigtool {' '.join(map(str, args))} ran over {timeout} s")
+        seconds = time.monotonic() - start
+        assert peak_file.exists(), f"sigtool exited without its exit handlers: {stderr.decode()[-500:]}"
+        peak = int(peak_file.read_text()) * 1024
+    return proc.returncode, stdout.decode(), stderr.decode(), peak, seconds
 
 
 BIG_RESULTS: list[str] = []
