@@ -66,7 +66,7 @@ def sig_id(case) -> str:
 
 # Signatures that cannot be sampled, and why (a substring of the UsageError). Everything else must sample.
 NO_INPUTS = "it has no inputs"
-NOT_DENSE = "REST API feeds only dense tensors"
+NOT_DENSE = "no Serving request can carry it"
 BAD_DTYPE = "REST API cannot carry the dtype"
 REFUSED = {
     ("real/saved_model_counter/00000123", "get_counter"): NO_INPUTS,
