@@ -11,9 +11,10 @@ committed; tests/test_checks_wild.py checks they still match this script.
 testdata/wild/checks/ (tests/test_checks_wild.py):
 
     tfma_eval           a TFMA-style eval graph (tags eval_saved_model): metric values are Const nodes
-                        whose control inputs run AssignAddVariableOp updates of the inputs (directly
-                        and through a NoOp group); features, one of them sparse, fed into ParseExampleV2
-                        outputs. GRAPH004 must stay silent; GRAPH003 gives one finding per feature.
+                        whose control inputs run AssignAddVariableOp updates of the inputs (directly,
+                        through a NoOp group, and through an update_op that reads the updated
+                        variables); features, one of them sparse, fed into ParseExampleV2 outputs.
+                        GRAPH004 must stay silent; GRAPH003 gives one finding per feature.
     tfma_eval_frozen    the same with one more metric whose Const has no control input: GRAPH004 fires once.
     boosted_trees       an Estimator boosted-trees export (TF 2.4 wrote it, default attrs stripped):
                         BoostedTreesBucketize and BoostedTreesPredict, which TF 2.21 registers without a
@@ -128,14 +129,21 @@ def tfma_eval(frozen: bool = False):
             dtype=DT.DT_FLOAT,
         ),
         node("example_count/update_op", "NoOp", ["^AssignAddVariableOp_5"]),
+        # tf.compat.v1.metrics.mean's update_op: the updated variables read back after their updates.
+        node("mean_age/read_total", "ReadVariableOp", ["mean_age/total", "^AssignAddVariableOp_3"], dtype=DT.DT_FLOAT),
+        node("mean_age/read_count", "ReadVariableOp", ["mean_age/count", "^AssignAddVariableOp_4"], dtype=DT.DT_FLOAT),
+        node("mean_age/update_op", "DivNoNan", ["mean_age/read_total", "mean_age/read_count"], T=DT.DT_FLOAT),
     ]
     metrics = {
-        # The value TFMA fetches: a Const that is only run after the update (its control input).
-        "metrics/mean_age/value": const("metrics/mean_age/value", DT.DT_FLOAT, float_val=[0.0]),
+        # The values TFMA fetches: Consts that are only run after the updates (their control inputs):
+        # the AssignAddVariableOps themselves, a NoOp grouping one, or an update_op computed from them.
+        "metrics/age_total/value": const("metrics/age_total/value", DT.DT_FLOAT, float_val=[0.0]),
         "metrics/example_count/value": const("metrics/example_count/value", DT.DT_FLOAT, float_val=[0.0]),
+        "metrics/mean_age/value": const("metrics/mean_age/value", DT.DT_FLOAT, float_val=[0.0]),
     }
-    metrics["metrics/mean_age/value"].input.extend(["^AssignAddVariableOp_3", "^AssignAddVariableOp_4"])
+    metrics["metrics/age_total/value"].input.extend(["^AssignAddVariableOp_3", "^AssignAddVariableOp_4"])
     metrics["metrics/example_count/value"].input.extend(["^example_count/update_op"])
+    metrics["metrics/mean_age/value"].input.extend(["^mean_age/update_op"])
     if frozen:  # no control input: the same value on every request
         metrics["metrics/frozen/value"] = const("metrics/frozen/value", DT.DT_FLOAT, float_val=[0.5])
     nodes += metrics.values()

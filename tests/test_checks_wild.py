@@ -67,10 +67,18 @@ VAR = node("v", "VarHandleOp", dtype=Attr("type", "DT_FLOAT"))
 
 def test_graph004_tfma_metric_consts_run_after_their_updates_are_not_constants():
     """The metric values are Consts whose control inputs run AssignAddVariableOps of the parsed
-    inputs, directly (mean_age) and through a NoOp group (example_count): nothing to report."""
+    inputs: directly (age_total), through a NoOp group (example_count), and through an update_op that
+    reads the updated variables (mean_age, as tf.compat.v1.metrics.mean builds it): nothing to report."""
     info = wild("tfma_eval")
     sig = info.meta_graphs[0].signature("eval")
-    assert {t.key for t in sig.outputs} == {"metrics/mean_age/value", "metrics/example_count/value"}
+    assert {t.key for t in sig.outputs} == {
+        "metrics/age_total/value",
+        "metrics/example_count/value",
+        "metrics/mean_age/value",
+    }
+    for t in sig.outputs:
+        const = info.meta_graphs[0].graph.node(t.name.partition(":")[0])
+        assert const.op == "Const" and all(i.startswith("^") for i in const.inputs) and const.inputs
     assert found(info, "GRAPH004") == []
     assert [f for f in run_checks(info) if f.rule == "GRAPH004"] == []
 
@@ -346,3 +354,19 @@ def test_new_rules_fire_on_their_rule_fixtures(rule_id):
     triggers = load(str(TESTDATA / "rules" / rule_id / "triggers"), graph=True)
     clean = load(str(TESTDATA / "rules" / rule_id / "clean"), graph=True)
     assert found(triggers, rule_id) and not found(clean, rule_id)
+
+
+def test_graph004_control_walk_ends_on_cycles_and_long_chains():
+    """A TF1 while loop (Merge <-> NextIteration) under a control input, and a 20,000-node chain of
+    control inputs ending at an update: one pass each, no recursion."""
+    loop = [
+        X,
+        node("merge", "Merge", "x", "next"),
+        node("next", "NextIteration", "merge"),
+        node("c", "Const", "^merge"),
+    ]
+    assert [w for w, _ in found(model(loop, {"x": "x:0"}, {"y": "c:0"}), "GRAPH004")] == ["serve/s/outputs/y"]
+    chain = [X, VAR, node("n0", "AssignAddVariableOp", "v", "x")]
+    chain += [node(f"n{i}", "NoOp", f"^n{i - 1}") for i in range(1, 20_000)]
+    chain.append(node("value", "Const", "^n19999"))
+    assert found(model(chain, {"x": "x:0"}, {"y": "value:0"}), "GRAPH004") == []

@@ -441,7 +441,6 @@ _UPDATE_PREFIXES = (
     "RngReadAndSkip",
 )
 _PURE_UPDATE_LOOKALIKES = frozenset({"ScatterNd", "ScatterNdNonAliasingAdd"})
-_GROUP_OPS = frozenset({"NoOp", "Identity", "IdentityN"})  # tf.group / control_dependencies wrappers
 _STATEFUL_CACHE: dict[str, bool] = {}
 _PATH_HEAD = 8  # steps of a long dependency path shown before "…" (the last two are always shown)
 BUDGET = 500_000  # node visits per MetaGraph before GRAPH004/005 stop following (and stay silent)
@@ -552,6 +551,7 @@ class Tracer:
         self._fn_nodes: dict[str, dict[str, Node]] = {}
         self._has_state: dict[str, bool] = {}
         self._updates: dict[str, bool] = {}
+        self._update_memo: dict[str, dict[str, bool]] = {}
 
     def trace(self, tensor: str, feeds: set[tuple[str, int]]) -> _Dep | None:
         """What main-graph tensor "node:index" depends on, given the fed tensors; None if unknown."""
@@ -638,33 +638,55 @@ class Tracer:
         return needs, node
 
     def _control_edge(self, name: str, nodes: dict[str, Node], scope: str):
-        """A control input "^name" counts when it runs a state update (directly, through NoOp/Identity
-        groups, or inside a called function): a TF1 metric's Const value fetched with ^AssignAdd is
-        updated by every request. Other control inputs order the run without changing any value; TF2
-        puts one on every function output (^StatefulPartitionedCall), so they are not followed.
+        """A control input "^name" counts when running that op runs a state update: the op itself, anything
+        it needs (data or control, transitively), or a function it calls. A TF1 metric's Const value fetched
+        with ^AssignAdd (or ^update_op, which reads the updated variables) changes with every request.
+        Other control inputs order the run without changing any value; TF2 puts one on every function
+        output (^StatefulPartitionedCall), so a function that updates nothing adds nothing.
         """
         if name not in nodes:
             return _LIVE
-        return (scope, name, None) if self._runs_update(name, nodes) else _NOTHING
+        return (scope, name, None) if self._runs_update(name, nodes, scope) else _NOTHING
 
-    def _runs_update(self, name: str, nodes: dict[str, Node]) -> bool:
-        seen, todo = {name}, [name]
-        while todo:
-            node = nodes.get(todo.pop())
-            if node is None:
-                continue
-            if is_update_op(node.op):
-                return True
-            callees = node.calls + ((node.op,) if node.op in self._functions else ())
-            if any(self._function_updates(f) for f in callees):
-                return True
-            if node.op in _GROUP_OPS:
-                for ref in node.inputs:
+    def _runs_update(self, name: str, nodes: dict[str, Node], scope: str) -> bool:
+        """Whether running node `name` runs an update; memoized per scope, one pass over what it needs."""
+        memo = self._update_memo.setdefault(scope, {})
+        if name in memo:
+            return memo[name]
+        frames = [[name, None, False]]  # node, iterator over its inputs (None: not started), found
+        on_path = {name}
+        while frames:
+            frame = frames[-1]
+            current, inputs, hit = frame
+            node = nodes.get(current)
+            if inputs is None:
+                callees = (node.calls + ((node.op,) if node.op in self._functions else ())) if node else ()
+                if node is None or is_update_op(node.op) or any(self._function_updates(f) for f in callees):
+                    hit = frame[2] = node is not None
+                    inputs = frame[1] = iter(())
+                else:
+                    inputs = frame[1] = iter(node.inputs)
+            pushed = False
+            if not hit:
+                for ref in inputs:
                     before = ref.lstrip("^").split(":")[0]
-                    if before not in seen:
-                        seen.add(before)
-                        todo.append(before)
-        return False
+                    if before in memo:
+                        if memo[before]:
+                            hit = frame[2] = True
+                            break
+                    elif before not in on_path and before in nodes:
+                        frames.append([before, None, False])
+                        on_path.add(before)
+                        pushed = True
+                        break
+            if pushed:
+                continue
+            memo[current] = hit
+            on_path.discard(current)
+            frames.pop()
+            if frames and hit:
+                frames[-1][2] = True
+        return memo[name]
 
     def _function_updates(self, name: str) -> bool:
         """Whether a library function (or one it calls) updates state; unknown functions count as updating."""
