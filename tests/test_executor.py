@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -132,3 +133,24 @@ def test_sparse_input_advice_is_what_works(tmp_path):
     result = invoke("run", COMPOSITE, "--signature", "sparse_only", "--inputs", f"sp={tmp_path / 'sp.npy'}", "-f", "json")
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout) == {"outputs": [3.0, 0.5]}
+
+
+def test_a_broken_tensorflow_install_is_one_error_line(tmp_path):
+    """TensorFlow that fails while importing (here a stand-in package that logs to fd 2 and raises, as TF does beside
+    an incompatible protobuf): its log stays captured, and the user gets one Error: line with the substance, exit 5."""
+    fake = tmp_path / "site" / "tensorflow"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text(textwrap.dedent("""
+        import os
+        os.write(2, b"WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\\n")
+        os.write(2, b"E0000 00:00:1.0 1 descriptor.cc:1] File already exists in database: tensor.proto\\n")
+        raise AttributeError("'MessageFactory' object has no attribute 'GetPrototype'")
+    """))
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("TF_")}, "PYTHONPATH": str(tmp_path / "site")}
+    result = subprocess.run([sys.executable, "-m", "sigtool", "run", str(HALF_PLUS_TWO), "--input-json",
+                             '{"instances": [[1.0]]}'], capture_output=True, text=True, cwd=REPO, timeout=120,
+                            env=env, check=False)
+    assert result.returncode == 5, result.stderr
+    lines = [line for line in result.stderr.splitlines() if not line.startswith("Note: ")]  # the version picked
+    assert len(lines) == 1 and lines[0].startswith("Error: importing TensorFlow failed: AttributeError: "), lines
+    assert "GetPrototype" in lines[0] and "File already exists in database" in lines[0]
