@@ -7,6 +7,8 @@ instead of with its ", " + two backspace characters.
 
 from __future__ import annotations
 
+import re
+
 from sigtool.model import MetaGraph, SavedModelInfo, Signature, StructValue, TensorSpec
 
 
@@ -31,8 +33,7 @@ def show_all(info: SavedModelInfo) -> str:
     out = []
     for mg in sorted(info.meta_graphs, key=lambda m: list(m.tags)):
         out.append(f"\nMetaGraphDef with tag-set: '{', '.join(mg.tags)}' contains the following SignatureDefs:")
-        first_match = info.meta_graph(mg.tags)  # saved_model_cli re-reads the signatures by tag-set
-        for sig in sorted(first_match.signatures, key=lambda s: s.key):
+        for sig in sorted(mg.signatures, key=lambda s: s.key):  # each MetaGraph's own, duplicate tag-sets too
             out.append(f"\nsignature_def['{sig.key}']:")
             out.extend(_inputs_outputs(sig, indent=1))
         out.append(ops_line(mg))
@@ -73,9 +74,35 @@ def _tensor_info(t: TensorSpec, indent: int) -> list[str]:
 # --- Concrete Functions -----------------------------------------------------------
 
 
+_WRAPPED = re.compile(r"^__inference_(.*)_\d+$")
+_COUNTER = 10**12  # stands in for TF's process-wide counter; see concrete_function_order
+
+
+def concrete_function_order(functions) -> list:
+    """A function's concrete functions in saved_model_cli's order.
+
+    saved_model_cli loads the model and sorts them by their names after loading:
+    "__inference_<base>_<n>", where <base> is the stored name cleaned of TF's
+    prefix and numeric suffix, and <n> counts up in the order the loader creates
+    functions (load_order). Equal-width numbers stand in for <n>. The real ones
+    come from a process-wide counter, so where they cross a power of ten
+    ("__inference_f_998" > "__inference_f_1002"), saved_model_cli's order differs
+    from this one; that cannot be derived from the file. When the load order is
+    not known (TF's loader would fail), the stored names decide.
+    """
+    if any(cf.load_order < 0 for cf in functions):
+        return sorted(functions, key=lambda cf: cf.name)
+
+    def loaded_name(cf) -> str:
+        match = _WRAPPED.search(cf.name)
+        return f"__inference_{match.group(1) if match else cf.name}_{_COUNTER + cf.load_order}"
+
+    return sorted(functions, key=loaded_name)
+
+
 def _function(fn) -> str:
     out = [f"\n  Function Name: '{fn.name}'"]
-    for index, cf in enumerate(fn.concrete_functions, 1):
+    for index, cf in enumerate(concrete_function_order(fn.concrete_functions), 1):
         if cf.args:
             out += [f"    Option #{index}", "      Callable with:"]
             out += _args(cf.args, "Argument")

@@ -122,13 +122,13 @@ def _attr_functions(buf, value: wire.Field) -> list[str]:
     if member == 10:  # func: NameAttrList (occurrences merge; the last name wins)
         names = [_name_attr_list(buf, f) for f in fields if f.wire_type == wire.LEN]
         return [next((n for n in reversed(names) if n is not None), "")]
-    if member == 1:  # list: its `func` entries
+    if member == 1:  # list: its `func` entries (ListValue field 9)
         return [
             _name_attr_list(buf, g) or ""
             for f in fields
             if f.wire_type == wire.LEN
             for g in wire.iter_fields(buf, f.value_start, f.end)
-            if g.number == 8 and g.wire_type == wire.LEN
+            if g.number == 9 and g.wire_type == wire.LEN
         ]
     return []
 

@@ -62,7 +62,27 @@ def _locate_file(p: Path, path: str) -> Located:
         raise LoadError(f"{path} is a TensorFlow Lite model, not a SavedModel; inspect it with a TFLite tool")
     if name.endswith((".keras", ".h5", ".hdf5")):
         raise LoadError(f"{path} is a Keras model file, not a SavedModel; export one with model.export(DIR)")
+    part = _saved_model_part(p, path)
+    if part:
+        raise LoadError(part)
     return Located(p, path, "saved_model_pb")
+
+
+def _saved_model_part(p: Path, path: str) -> str | None:
+    """What a file inside a SavedModel is, when the user named it instead of the model."""
+    name = p.name
+    in_variables = p.parent.name == "variables"
+    if name == "variables.index" or (in_variables and name.endswith(".index")):
+        what = "the variables index of a SavedModel (its checkpoint's table of contents)"
+    elif re.fullmatch(r"variables\.data-\d+-of-\d+", name) or (in_variables and ".data-" in name):
+        what = "a variables data shard of a SavedModel (checkpoint values)"
+    elif name in ("fingerprint.pb", "keras_metadata.pb"):
+        what = f"the {name} of a SavedModel (metadata, no signatures)"
+    else:
+        return None
+    levels = 2 if in_variables else 1
+    model_dir = os.path.dirname(path.rstrip(os.sep)) if levels == 1 else os.path.dirname(os.path.dirname(path.rstrip(os.sep)))
+    return f"{path} is {what}, not the model; pass the SavedModel directory instead: {model_dir or '.'}"
 
 
 def _locate_in_dir(p: Path, path: str) -> Located | None:
@@ -145,7 +165,33 @@ def _why_not_a_model(p: Path) -> str:
         return "holds model.tflite, a TensorFlow Lite model, not a SavedModel"
     if "variables" in names or "keras_metadata.pb" in names or "fingerprint.pb" in names:
         return f"has SavedModel pieces ({', '.join(sorted(names))}) but no {PB} or {PBTXT}; the export is incomplete"
+    models = _model_subdirectories(p, names)
+    if models:
+        shown = ", ".join(models[:_LISTED]) + (f" and {len(models) - _LISTED} more" if len(models) > _LISTED else "")
+        return (
+            f"no {PB} here, but its subdirectories hold models: {shown}; "
+            f"pass one of them, e.g. {os.path.join(str(p), models[0])}"
+        )
     return f"no {PB}, {PBTXT} or numbered version directories here; is this the model directory?"
+
+
+_LISTED = 10  # subdirectories named in an error
+_SCANNED = 10_000  # entries looked at, so a huge directory cannot stall the error
+
+
+def _model_subdirectories(p: Path, names: set[str]) -> list[str]:
+    """Children that are SavedModel directories or model base paths (sorted)."""
+    found = []
+    for name in sorted(names)[:_SCANNED]:
+        sub = p / name
+        if not os.path.isdir(sub):
+            continue
+        try:
+            if any(os.path.lexists(sub / f) for f in (PB, PBTXT, EXPORT_META)) or _version_dirs(sub):
+                found.append(name)
+        except LoadError:  # an unreadable child is not a model we can name
+            continue
+    return found
 
 
 def _legacy_note() -> str:

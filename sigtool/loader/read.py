@@ -153,6 +153,11 @@ def _top_level(buf, display: str) -> tuple[int, list[tuple[int, int]], list[int]
                 schema = f.varint
             elif f.number == _SM_META_GRAPHS and f.wire_type == wire.LEN:
                 ranges.append((f.value_start, f.end))
+            elif f.number == _SM_SCHEMA_VERSION and not ranges and _is_node_def(buf, f):
+                raise LoadError(
+                    f"{display} is a GraphDef (a graph such as a frozen graph), not a SavedModel: it has no MetaGraphs "
+                    "or signatures; export a SavedModel from the model with tf.saved_model.save"
+                )
             elif f.number in (_SM_SCHEMA_VERSION, _SM_META_GRAPHS):
                 raise LoadError(
                     f"{display} is not a valid SavedModel: field {f.number} "
@@ -165,6 +170,17 @@ def _top_level(buf, display: str) -> tuple[int, list[tuple[int, int]], list[int]
     except wire.WireError as e:
         raise LoadError(f"{display} is not a valid SavedModel ({_size(len(buf))}): {e}{_looks_like(buf)}") from None
     return schema, ranges, unknown
+
+
+def _is_node_def(buf, f: wire.Field) -> bool:
+    """Whether a length-delimited field 1 reads as a GraphDef's first NodeDef (a name and an op)."""
+    if f.wire_type != wire.LEN:
+        return False
+    try:
+        texts = {g.number for g in wire.iter_fields(buf, f.value_start, f.end) if g.number in (1, 2) and g.wire_type == wire.LEN}
+    except wire.WireError:
+        return False
+    return texts == {1, 2}
 
 
 def _no_meta_graph(display: str, size: int, unknown: list[int]) -> str:
@@ -218,12 +234,37 @@ def read_pbtxt(located: Located, *, ops: bool, functions: bool, graph: bool) -> 
         text_format.Parse(text, model, allow_unknown_extension=False)
     except (text_format.ParseError, ValueError) as e:  # ValueError: a number out of its field's range
         message = str(e).replace("sigtool.tf.", "tensorflow.")  # name TF's schema, not our copy of it
+        other = _other_text_message(text)
+        if other:
+            raise LoadError(f"{located.display} is {other} ({message})") from None
         raise LoadError(f"{located.display} is not a valid text SavedModel: {message}") from None
     except RecursionError:
         raise LoadError(f"{located.display}: messages nested too deeply") from None
     if not model.meta_graphs:
         raise LoadError(f"{located.display} holds no MetaGraph; re-export the model")
     return read_bytes(model.SerializeToString(), located.display, ops=ops, functions=functions, graph=graph)
+
+
+_GRAPH_DEF_FIELDS = {"node", "library", "versions", "version"}
+_META_GRAPH_DEF_FIELDS = {"meta_info_def", "graph_def", "saver_def", "collection_def", "signature_def", "asset_file_def",
+                          "object_graph_def"}
+
+
+def _other_text_message(text: str) -> str | None:
+    """What a text protobuf that is not a SavedModel is, from its first field; None when unclear."""
+    import re
+
+    body = re.sub(r"#[^\n]*", "", text)
+    match = re.match(r"\s*([A-Za-z_][A-Za-z0-9_]*)", body)
+    first = match.group(1) if match else ""
+    if first in _GRAPH_DEF_FIELDS:
+        return (
+            "a GraphDef (a graph in text format, such as a frozen graph), not a SavedModel: it has no MetaGraphs "
+            "or signatures; export a SavedModel from the model with tf.saved_model.save"
+        )
+    if first in _META_GRAPH_DEF_FIELDS:
+        return "a MetaGraphDef in text format, not a SavedModel: wrap it as meta_graphs { ... } in a saved_model.pbtxt"
+    return None
 
 
 # --- ops used by a graph --------------------------------------------------------------
