@@ -370,3 +370,35 @@ def test_graph004_control_walk_ends_on_cycles_and_long_chains():
     chain += [node(f"n{i}", "NoOp", f"^n{i - 1}") for i in range(1, 20_000)]
     chain.append(node("value", "Const", "^n19999"))
     assert found(model(chain, {"x": "x:0"}, {"y": "value:0"}), "GRAPH004") == []
+
+
+def test_ops_newer_than_the_data_and_kernels_added_later():
+    """An op no known release registers, in a model written by a newer TF: needs that TF. An op whose
+    CPU kernel came after the oldest release (ApproxTopK: registered in 2.12.1 without one)."""
+    newer = ops_rules.classify("BrandNewOp", None, writer="2.22.0")
+    assert newer.kind == "newer" and "needs TF >= 2.22.0" in newer.reason
+    assert ops_rules.classify("BrandNewOp", None, writer="2.21.0").kind == "unknown"
+    assert ops_rules.op_data().ops["ApproxTopK"] == "rkkk"
+    later = ops_rules.classify("ApproxTopK", "2.12.1")
+    assert later.reason == "op ApproxTopK has no CPU kernel in TensorFlow 2.12.1: needs TF >= 2.15.1"
+    assert ops_rules.classify("ApproxTopK") is None
+    assert ops_rules.classify("CudnnRNNV3") is None  # GPU-only: not judged
+
+
+@pytest.mark.parametrize(
+    "content", [None, "{not json", '{"releases": ["2.21.0"], "ops": {"Abs": "kk"}, "libraries": {}}']
+)
+def test_a_missing_or_broken_op_data_file_is_one_finding_not_a_crash(tmp_path, monkeypatch, content):
+    broken = tmp_path / "tf_ops.json"
+    if content is not None:
+        broken.write_text(content)
+    monkeypatch.setattr(ops_rules, "DATA", broken)
+    ops_rules.op_data.cache_clear()
+    try:
+        info = wild("boosted_trees")
+        ((where, message),) = found(info, "OPS001")
+        assert where == "" and "op data" in message and "reinstall sigtool" in message
+        assert found(info, "OPS002") == found(info, "OPS003") == []
+        assert ops_rules.unregistered_ops(info.meta_graphs[0]) == []
+    finally:
+        ops_rules.op_data.cache_clear()

@@ -66,12 +66,22 @@ class OpData:
     library_versions: dict  # library -> the version its list came from
 
 
+class OpDataError(Exception):
+    """The op data file is missing or unreadable (a broken install)."""
+
+
 @lru_cache(maxsize=1)
 def op_data() -> OpData:
-    raw = json.loads(DATA.read_text(encoding="utf-8"))
-    libraries = {name: frozenset(lib["ops"]) for name, lib in raw["libraries"].items()}
-    versions = {name: lib["version"] for name, lib in raw["libraries"].items()}
-    return OpData(tuple(raw["releases"]), raw["ops"], libraries, versions)
+    try:
+        raw = json.loads(DATA.read_text(encoding="utf-8"))
+        libraries = {name: frozenset(lib["ops"]) for name, lib in raw["libraries"].items()}
+        versions = {name: lib["version"] for name, lib in raw["libraries"].items()}
+        data = OpData(tuple(raw["releases"]), dict(raw["ops"]), libraries, versions)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
+        raise OpDataError(f"sigtool's op data {DATA} cannot be read ({type(e).__name__}: {e})") from None
+    if not data.releases or any(len(row) != len(data.releases) for row in data.ops.values()):
+        raise OpDataError(f"sigtool's op data {DATA} is malformed")
+    return data
 
 
 @dataclass(frozen=True)
@@ -232,11 +242,16 @@ def unregistered_ops(meta_graph, tf_version: str | None = None) -> list[tuple[st
 
     tf_version: the TensorFlow that will run it (e.g. tf.__version__); None means the newest release in
     the data. A version between two known releases is judged by the older one. Ops from libraries
-    (tensorflow-text) are included: plain TensorFlow needs the library imported.
+    (tensorflow-text) are included: plain TensorFlow needs the library imported. Without the op data
+    (a broken install) the list is empty.
     """
+    try:
+        data = op_data()
+    except OpDataError:
+        return []
     problems = []
     for op in sorted(graph_ops(meta_graph)):
-        p = classify(op, tf_version, meta_graph.tensorflow_version)
+        p = classify(op, tf_version, meta_graph.tensorflow_version, data)
         if p is not None:
             problems.append((op, p.reason))
     return problems
@@ -247,8 +262,7 @@ def _places(places: list[str]) -> str:
     return ", ".join(shown[:3]) + (f" and {len(shown) - 3} more" if len(shown) > 3 else "")
 
 
-def _problems(info, kinds):
-    data = op_data()
+def _problems(info, kinds, data: OpData):
     for mg in info.meta_graphs:
         for op, places in sorted(graph_ops(mg).items()):
             p = classify(op, None, mg.tensorflow_version, data)
@@ -268,7 +282,12 @@ def ops_registered(info, options):
     tensorflow-addons, sentencepiece, unknown ones) that Serving must be built
     with. GPU/TPU-only ops are not judged.
     """
-    for mg, p, places in _problems(info, ("removed", "no_kernel", "library", "unknown", "newer")):
+    try:
+        data = op_data()
+    except OpDataError as e:
+        yield "", f"{e}: the op rules did not run; reinstall sigtool"
+        return
+    for mg, p, places in _problems(info, ("removed", "no_kernel", "library", "unknown", "newer"), data):
         yield tags_of(mg), f"{p.reason} (at {_places(places)})"
 
 
@@ -280,7 +299,11 @@ def ops_from_served_libraries(info, options):
     model; saved_model_cli, `sigtool run` and plain TensorFlow Python need the
     library imported first, or they fail with "Op type not registered".
     """
-    for mg, p, places in _problems(info, ("served_library",)):
+    try:
+        data = op_data()
+    except OpDataError:
+        return  # OPS001 reports it
+    for mg, p, places in _problems(info, ("served_library",), data):
         yield tags_of(mg), f"{p.reason} (at {_places(places)})"
 
 
@@ -289,10 +312,13 @@ def ops_need_recent_tensorflow(info, options):
     """Ops that the oldest TensorFlow release in sigtool's op data does not run: older Serving refuses them.
 
     Serving must be at least as new as the ops the model uses. This names
-    each op that an older release (2.12.1 onwards) lacks, and the first
-    release known to run it.
+    each op that the oldest release in the data lacks, and the first release
+    known to run it.
     """
-    data = op_data()
+    try:
+        data = op_data()
+    except OpDataError:
+        return  # OPS001 reports it
     oldest = data.releases[0]
     for mg in info.meta_graphs:
         needs = {}
