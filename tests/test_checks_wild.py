@@ -402,3 +402,52 @@ def test_a_missing_or_broken_op_data_file_is_one_finding_not_a_crash(tmp_path, m
         assert ops_rules.unregistered_ops(info.meta_graphs[0]) == []
     finally:
         ops_rules.op_data.cache_clear()
+
+
+_TF_RUN = """
+import json, sys
+import tensorflow as tf
+tf1 = tf.compat.v1
+out = {}
+for path in sys.argv[1:]:
+    try:
+        with tf1.Session(graph=tf.Graph()) as s:
+            sig = tf1.saved_model.loader.load(s, ["serve"], path).signature_def["serving_default"]
+            s.run({k: v.name for k, v in sig.outputs.items()}, {sig.inputs["inputs"].name: ["1"]})
+        out[path] = ""
+    except Exception as e:
+        out[path] = str(e)
+print(json.dumps(out))
+"""
+
+
+def test_tensorflow_fails_where_ops001_says_and_runs_where_it_is_silent():
+    """The oracle: TF 2.21 loads and runs each model in a TF1 session (as Serving does). Where OPS001
+    names ops, TF fails with 'No OpKernel was registered' or 'Op type not registered' for one of them;
+    the rule's clean model runs."""
+    models = {
+        "boosted_trees": WILD / "boosted_trees",
+        "removed_op": WILD / "removed_op",
+        "custom_ops": WILD / "custom_ops",
+        "clean": TESTDATA / "rules" / "OPS001" / "clean" / "1",
+    }
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    done = subprocess.run(
+        [sys.executable, "-c", _TF_RUN, *map(str, models.values())],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    errors = dict(zip(models, json.loads(done.stdout).values()))
+    assert errors.pop("clean") == ""
+    assert found(load(str(models["clean"]), graph=True), "OPS001") == []
+    for name, error in errors.items():
+        flagged = [m.split()[1] for _, m in found(wild(name), "OPS001")]
+        assert flagged, name
+        named = [op for op in flagged if f"'{op}'" in error]
+        assert named, (name, error[:300])
+        expected = "No OpKernel was registered" if name == "boosted_trees" else "Op type not registered"
+        assert expected in error, (name, error[:300])
