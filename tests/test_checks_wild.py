@@ -451,3 +451,29 @@ def test_tensorflow_fails_where_ops001_says_and_runs_where_it_is_silent():
         assert named, (name, error[:300])
         expected = "No OpKernel was registered" if name == "boosted_trees" else "Op type not registered"
         assert expected in error, (name, error[:300])
+
+
+def test_tensorflow_loads_the_first_of_two_metagraphs_with_one_tag_set():
+    """What SERVE009 says: TF's loader (as Serving's) takes the first MetaGraph whose tags match, so the
+    second {serve} MetaGraph's plus_one signature is unreachable."""
+    code = (
+        "import json, sys, tensorflow as tf\n"
+        "tf1 = tf.compat.v1\n"
+        "with tf1.Session(graph=tf.Graph()) as s:\n"
+        "    mg = tf1.saved_model.loader.load(s, ['serve'], sys.argv[1])\n"
+        "print(json.dumps(sorted(mg.signature_def)))\n"
+    )
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(WILD / "duplicate_tags")],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    info = wild("duplicate_tags")
+    assert json.loads(done.stdout) == sorted(s.key for s in info.meta_graphs[0].signatures)
+    assert "plus_one" in {s.key for s in info.meta_graphs[1].signatures}
+    assert "plus_one" in dict(found(info, "SERVE009"))["serve (MetaGraph 2 of 4)"]
