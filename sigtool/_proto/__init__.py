@@ -4,7 +4,7 @@ descriptors.binpb is a FileDescriptorSet of protos/sigtool/_proto/*.proto
 (package sigtool.tf) written by tools/gen_protos.py. Its files are loaded into
 a private DescriptorPool, never the default one, so our classes cannot clash
 with TensorFlow's in one process, and nothing depends on the protobuf release
-that generated code would be tied to.
+that generated code would be tied to (3.20.3 to 7.x are tested).
 
     from sigtool._proto import saved_model_pb2, types_pb2
     saved_model_pb2.SavedModel.FromString(data)
@@ -29,35 +29,51 @@ _SUFFIX = "_pb2"
 
 
 @functools.lru_cache(maxsize=None)
-def pool():
-    """The private DescriptorPool holding every file of descriptors.binpb (loaded once)."""
-    from google.protobuf import descriptor_pool
+def _loaded() -> tuple:
+    """(pool, its files in dependency order, every message class by full name); built once."""
+    from google.protobuf import descriptor_pool, message_factory
 
     from sigtool import wire
 
     data = DESCRIPTOR_SET.read_bytes()
-    built = descriptor_pool.DescriptorPool()
+    pool = descriptor_pool.DescriptorPool()
+    files = []
     # FileDescriptorSet: `repeated FileDescriptorProto file = 1`, dependencies first.
     for field in wire.iter_fields(data):
         if field.number == 1 and field.wire_type == wire.LEN:
-            built.AddSerializedFile(data[field.value_start : field.end])
-    return built
-
-
-def message_class(descriptor) -> type:
-    """The class for a message descriptor of our pool (any protobuf from 3.20 on)."""
-    from google.protobuf import message_factory
+            pool.AddSerializedFile(data[field.value_start : field.end])
+            inner = wire.iter_fields(data, field.value_start, field.end)
+            files.append(next(wire.text(data, f) for f in inner if f.number == 1))  # FileDescriptorProto.name
+    files = [pool.FindFileByName(name) for name in files]
 
     if hasattr(message_factory, "GetMessageClass"):  # protobuf >= 4.22
-        return message_factory.GetMessageClass(descriptor)
-    return _factory().GetPrototype(descriptor)  # older: deprecated, later removed
+        make = message_factory.GetMessageClass
+    else:  # 3.20 and 4.21; deprecated later, then removed
+        make = message_factory.MessageFactory(pool).GetPrototype
+
+    # Every class (nested and map entries too) is built now and held for the
+    # process's life: upb in protobuf 4.22-4.24 keeps classes only weakly and
+    # crashes reading a submessage whose class is missing.
+    classes = {}
+
+    def build(messages) -> None:
+        for message in messages:
+            classes[message.full_name] = make(message)
+            build(message.nested_types)
+
+    for file in files:
+        build(file.message_types_by_name.values())
+    return pool, tuple(files), classes
 
 
-@functools.lru_cache(maxsize=None)
-def _factory():
-    from google.protobuf import message_factory
+def pool():
+    """The private DescriptorPool holding every file of descriptors.binpb."""
+    return _loaded()[0]
 
-    return message_factory.MessageFactory(pool())
+
+def message_class(full_name: str) -> type:
+    """The class of one of our messages (or google.protobuf.Any/wrappers), by full name."""
+    return _loaded()[2][full_name]
 
 
 def _build(name: str) -> types.ModuleType:
@@ -74,7 +90,7 @@ def _build(name: str) -> types.ModuleType:
         for value in enum.values:
             setattr(module, value.name, value.number)
     for message in file.message_types_by_name.values():
-        setattr(module, message.name, message_class(message))
+        setattr(module, message.name, message_class(message.full_name))
     return module
 
 
