@@ -17,12 +17,20 @@ np = pytest.importorskip("numpy")
 
 from conftest import REPO, TESTDATA, assert_one_error_line, invoke
 
-from sigtool import loader
+from sigtool import loader, runner
 from sigtool.errors import SigtoolError
 
 HALF_PLUS_TWO = TESTDATA / "real" / "saved_model_half_plus_two_cpu"
 KERAS_TFSAVE = TESTDATA / "tf" / "keras_functional_tfsave"
 COMPOSITE = TESTDATA / "tf" / "tf1_composite_tensors"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _fresh_runner_cache():
+    """Models loaded here (a counter's state included) do not leak into other test modules."""
+    runner.clear_cache()
+    yield
+    runner.clear_cache()
 
 
 def _models():

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
 import sys
+import textwrap
 import warnings
 
 import pytest
+from conftest import REPO
 
 from sigtool import quiet
 
@@ -46,3 +50,36 @@ def test_fd_2_comes_back_after_an_exception(capfd):
 ])
 def test_relevant_line(text, line):
     assert quiet.relevant_line(text) == line
+
+
+def _child(code: str) -> subprocess.CompletedProcess:
+    script = "import os, signal\nfrom sigtool import quiet\n" + textwrap.dedent(code)
+    return subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO, timeout=60,
+                          check=False)
+
+
+def test_a_process_ended_inside_the_capture_still_says_why():
+    """TensorFlow's CHECK failures abort the process: the watcher quotes the fatal line on the real stderr."""
+    result = _child("""
+        with quiet.captured_stderr():
+            os.write(2, b"F0000 00:00:1.5 3 tensor_shape.cc:99] Check failed: d < dims() (3 vs. 2)\\n")
+            os.abort()
+    """)
+    assert result.returncode == -signal.SIGABRT
+    assert result.stderr == "Error: TensorFlow ended the process: Check failed: d < dims() (3 vs. 2)\n"
+    killed = _child("""
+        with quiet.captured_stderr():
+            os.kill(os.getpid(), signal.SIGKILL)
+    """)
+    assert killed.returncode == -signal.SIGKILL
+    assert killed.stderr.startswith("Error: the process ended inside TensorFlow without a message")
+
+
+def test_a_normal_exit_after_captures_prints_nothing():
+    result = _child("""
+        for _ in range(3):
+            with quiet.captured_stderr():
+                os.write(2, b"I0000 00:00:1.5 3 port.cc:153] oneDNN custom operations are on.\\n")
+        print("done")
+    """)
+    assert (result.returncode, result.stdout, result.stderr) == (0, "done\n", "")

@@ -15,10 +15,20 @@ np = pytest.importorskip("numpy")
 
 from conftest import REPO, TESTDATA, assert_one_error_line, invoke
 
+from sigtool import runner
+
 RUN = TESTDATA / "run"
 GENERATOR = TESTDATA / "make_run_models.py"
 LEGACY = RUN / "legacy_optimizer_slots"
 VARLEN = RUN / "varlen_densify"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _fresh_runner_cache():
+    """Models loaded here (a counter's state included) do not leak into other test modules."""
+    runner.clear_cache()
+    yield
+    runner.clear_cache()
 
 
 def _files(root):
