@@ -22,6 +22,10 @@ GOLDEN = REPO / "tests" / "golden"
 REAL = TESTDATA / "real"  # TF Serving's own test models (testdata/real/PROVENANCE.md)
 GEN = TESTDATA / "tf"  # models TensorFlow writes, built by testdata/make_tf_models.py
 CONFORMANCE = REPO / "tests" / "conformance"
+# What testdata/ holds besides make_testdata.py's byte-exact cases: the other generators and their outputs,
+# and real/ (TF Serving's models, copied; see real/PROVENANCE.md).
+NOT_MAKE_TESTDATA = {"make_testdata.py", "make_tf_models.py", "tf", "real", "make_check_models.py", "make_loader_models.py",
+                     "make_rule_fixtures.py", "rules", "make_run_models.py", "run", "wild", "__pycache__"}
 _corpus: Path | None = None
 
 

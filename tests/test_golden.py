@@ -15,7 +15,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import GOLDEN, REPO, TESTDATA, assert_one_error_line, invoke
+from conftest import GOLDEN, NOT_MAKE_TESTDATA, REPO, TESTDATA, assert_one_error_line, invoke
 
 from sigtool import render
 
@@ -115,7 +115,7 @@ def test_every_format_is_in_the_golden_matrix():
 
 
 def test_every_testdata_case_is_in_the_golden_matrix():
-    cases = {p.name for p in TESTDATA.iterdir() if p.is_dir() and p.name not in ("bad", "__pycache__")}
+    cases = {p.name for p in TESTDATA.iterdir() if p.is_dir() and p.name not in NOT_MAKE_TESTDATA | {"bad"}}
     assert cases == set(CASES)
     assert {p.name for p in (TESTDATA / "bad").iterdir()} == set(BAD_CASES)
 

@@ -6,12 +6,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import TESTDATA
+from conftest import NOT_MAKE_TESTDATA, TESTDATA
 
 SCRIPT = TESTDATA / "make_testdata.py"
-# What else may live in testdata/: the other generators and what they own (real/ is TF Serving's, copied).
-NOT_GENERATED = {"make_testdata.py", "make_tf_models.py", "real", "tf", "make_check_models.py", "make_loader_models.py",
-                 "make_rule_fixtures.py", "make_run_models.py", "rules", "run", "wild"}
+NOT_GENERATED = NOT_MAKE_TESTDATA - {"__pycache__"}  # what else may live in testdata/
 
 
 def generate(out: Path) -> None:
