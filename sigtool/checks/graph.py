@@ -403,13 +403,14 @@ def output_depends_on_input(info, options):
     The tf.function trap: a Python branch, a numpy call or a Python value is
     evaluated once when the function is traced, and its result is saved as a
     constant. The signature then answers every request with the same value.
-    The check follows data and control inputs backwards from each output,
-    through the graph and into called functions (PartitionedCall,
-    StatefulPartitionedCall, nested calls), and reports the path to the
-    constant. Outputs that read variables, tables, files or random ops are not
-    constants, and neither is a Const with a control input on such an op (a
-    TF1 metric's value fetched after its ^AssignAdd update runs). Signatures
-    without inputs are not checked.
+    The check follows data inputs backwards from each output, through the
+    graph and into called functions (PartitionedCall, StatefulPartitionedCall,
+    nested calls), and reports the path to the constant. Outputs that read
+    variables, tables, files or random ops are not constants, and neither is
+    one whose control inputs run a state update (a TF1 metric's Const value,
+    fetched after its ^AssignAdd update runs). Other control inputs only order
+    the run (TF2 puts ^StatefulPartitionedCall on every function output), so
+    they do not count. Signatures without inputs are not checked.
     """
     for mg, sig, t, traced in _traced_outputs(info):
         if not sig.inputs or not traced or not all(dep is not None and dep.constant for _, dep in traced):

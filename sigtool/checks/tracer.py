@@ -160,7 +160,8 @@ def _with_control(dep: _Dep, control: list[_Dep]) -> _Dep:
 
 
 class Tracer:
-    """Follows data and control inputs backwards, through the main graph and into called functions.
+    """Follows data inputs (and control inputs that run an update) backwards, through the main graph and
+    into called functions.
 
     Keys: ("", node, index) in the main graph, (function, node, index) in a
     function body (index: the output, for call nodes; None for other nodes,
