@@ -22,6 +22,13 @@ release; its op libraries are loaded into that release (the wheel is only
 unpacked, never installed) to list the ops tf.text registers.
 tests/test_checks_wild.py regenerates the column of the installed TensorFlow
 with --dump and compares it with the committed file.
+
+The committed file was written with (venvs from `make compat`, the wheel from
+`pip download --no-deps tensorflow-text==2.21.0`):
+
+    python tools/gen_registered_ops.py --tf .compat/tf-2.12.1/bin/python --tf .compat/tf-2.15.1/bin/python \
+        --tf .compat/tf-2.18.1/bin/python --tf .compat/tf-2.21.0/bin/python \
+        --tf-text tensorflow_text-2.21.0-cp311-cp311-manylinux_2_27_x86_64.whl --stub-symbol icudt77_dat
 """
 
 from __future__ import annotations
