@@ -608,14 +608,16 @@ def test_pbtxt_with_nul_bytes(tmp_path):
 
 def test_invalid_utf8_in_names_and_keys_is_shown_replaced(tmp_path):
     # TensorFlow's readers refuse the whole file (proto3 strings must be UTF-8); sigtool shows what
-    # it can, with replacement characters, so that the user sees which name is broken.
+    # it can, with replacement characters, so that the user sees which name is broken, then exits 3.
     info = ld(1, b"x\xc0:0") + vf(2, 1) + ld(3, ld(2, vf(1, 3)))
     signature = ld(1, ld(1, b"in\xfe") + ld(2, info)) + ld(2, ld(1, b"y") + ld(2, tensor_info("y:0").SerializeToString()))
     signature += ld(3, b"tensorflow/serving/pre\xffdict")
     entry = ld(1, b"serv\xffing") + ld(2, signature)
     mg = ld(1, ld(4, b"se\xe2\x82rve") + ld(5, b"2.\xff")) + ld(2, small_graph().SerializeToString()) + ld(5, entry)
     model = write_model(tmp_path / "m", ld(2, mg))
-    shown = show_json(model, "--all")
+    result = invoke("show", model, "--all", "-f", "json")
+    assert result.exit_code == 3 and "TensorFlow will not parse this file" in result.stderr
+    shown = json.loads(result.stdout)
     [mg_json] = shown["meta_graphs"]
     assert mg_json["tags"] == ["se\ufffdrve"]
     [sig] = mg_json["signatures"]
@@ -623,8 +625,8 @@ def test_invalid_utf8_in_names_and_keys_is_shown_replaced(tmp_path):
     assert sig["method_name"] == "tensorflow/serving/pre\ufffddict"
     assert [(t["key"], t["name"]) for t in sig["inputs"]] == [("in\ufffd", "x\ufffd:0")]
     table = invoke("show", model)
-    assert table.exit_code == 0 and "serv\ufffding" in table.stdout
-    assert_check_ran(model)
+    assert table.exit_code == 3 and "serv\ufffding" in table.stdout
+    assert {f["rule"] for f in assert_check_ran(model)} >= {"FMT005"}
 
 
 def test_unknown_enum_values_stay_visible(tmp_path):

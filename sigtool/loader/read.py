@@ -18,7 +18,7 @@ from dataclasses import replace
 
 from sigtool.errors import LoadError
 from sigtool import wire
-from sigtool.loader import decode, load_order, utf8
+from sigtool.loader import decode, utf8
 from sigtool.loader.paths import PB, Located
 from sigtool.model import Graph, MetaGraph
 
@@ -92,6 +92,8 @@ def read_bytes(buf, display: str, *, ops: bool, functions: bool, graph: bool) ->
         try:
             parts = decode.meta_graph(buf, start, end, path)
             listing = functions and parts.object_graph
+            if listing:
+                from sigtool.loader import load_order  # show --all only
             mg = MetaGraph(
                 tags=tuple(parts.tags),
                 signatures=parts.signatures,
