@@ -23,16 +23,52 @@ def ranks(buf, graph_ranges) -> dict[str, int]:
     """Each library function's position in the loader's creation order; {} when TF would fail to order them."""
     functions: list[tuple[str, list[tuple[str, bytes, list[str]]]]] = []  # (name, [(op, gradient op type, called)])
     gradients: dict[bytes, str] = {}  # registered op type -> gradient function
-    for f in (f for start, end in graph_ranges for f in wire.iter_fields(buf, start, end)):
-        if f.number == 2 and f.wire_type == wire.LEN:  # GraphDef.library
-            for g in wire.iter_fields(buf, f.value_start, f.end):
-                if g.number == 1 and g.wire_type == wire.LEN:  # FunctionDefLibrary.function
-                    functions.append(_function(buf, g.value_start, g.end))
-                elif g.number == 3 and g.wire_type == wire.LEN:  # registered_gradients
-                    func, op_type = _registered_gradient(buf, g.value_start, g.end)
-                    if op_type:
-                        gradients[op_type] = func
+    for start, end in graph_ranges:
+        for number, wire_type, value_start, stop in _scan(buf, start, end):
+            if number == 2 and wire_type == wire.LEN:  # GraphDef.library
+                for n, t, a, b in _scan(buf, value_start, stop):
+                    if n == 1 and t == wire.LEN:  # FunctionDefLibrary.function
+                        functions.append(_function(buf, a, b))
+                    elif n == 3 and t == wire.LEN:  # registered_gradients
+                        func, op_type = _registered_gradient(buf, a, b)
+                        if op_type:
+                            gradients[op_type] = func
     return _creation_order(functions, gradients)
+
+
+def _scan(buf, pos: int, end: int):
+    """(number, wire type, value start, end) of each field: wire.iter_fields without its objects, for speed."""
+    while pos < end:
+        tag_start = pos
+        tag = buf[pos]
+        if tag < 0x80:
+            pos += 1
+        else:
+            tag, pos = wire.read_varint(buf, pos, end)
+        number, wire_type = tag >> 3, tag & 7
+        if number == 0:
+            raise wire.WireError("field number 0")
+        if wire_type == wire.LEN:
+            if pos >= end:
+                raise wire.WireError(f"the data ends inside a number at byte {pos}")
+            length = buf[pos]
+            if length < 0x80:
+                pos += 1
+            else:
+                length, pos = wire.read_varint(buf, pos, end)
+            stop = pos + length
+        elif wire_type == wire.VARINT:
+            _, stop = wire.read_varint(buf, pos, end)
+        elif wire_type in (wire.I64, wire.I32):
+            stop = pos + (8 if wire_type == wire.I64 else 4)
+        else:  # groups, and malformed input: the general walker says what is wrong
+            for f in wire.iter_fields(buf, tag_start, end):
+                yield f.number, f.wire_type, f.value_start, f.end
+            return
+        if stop > end:
+            raise wire.WireError(f"at byte {tag_start}, field {number} runs past the end of its message")
+        yield number, wire_type, pos, stop
+        pos = stop
 
 
 def _creation_order(functions, gradients: dict[bytes, str]) -> dict[str, int]:
@@ -70,82 +106,97 @@ def _creation_order(functions, gradients: dict[bytes, str]) -> dict[str, int]:
 
 def _function(buf, start: int, end: int) -> tuple[str, list[tuple[str, bytes, list[str]]]]:
     name, nodes = "", []
-    for f in wire.iter_fields(buf, start, end):
-        if f.number == 1 and f.wire_type == wire.LEN:  # signature (OpDef)
-            for g in wire.iter_fields(buf, f.value_start, f.end):
-                if g.number == 1 and g.wire_type == wire.LEN:
-                    name = wire.text(buf, g)
-        elif f.number == 3 and f.wire_type == wire.LEN:  # node_def
-            nodes.append(_node(buf, f.value_start, f.end))
+    for number, wire_type, a, b in _scan(buf, start, end):
+        if number == 1 and wire_type == wire.LEN:  # signature (OpDef)
+            for n, t, c, d in _scan(buf, a, b):
+                if n == 1 and t == wire.LEN:
+                    name = _text(buf, c, d)
+        elif number == 3 and wire_type == wire.LEN:  # node_def
+            nodes.append(_node(buf, a, b))
     return name, nodes
+
+
+def _text(buf, start: int, end: int) -> str:
+    return bytes(buf[start:end]).decode("utf-8", "replace")
+
+
+# First tag byte of an AttrValue whose only member is `list` (1) or `func` (10), or `s` (2).
+_LIST_TAG, _S_TAG, _FUNC_TAG = 1 << 3 | wire.LEN, 2 << 3 | wire.LEN, 10 << 3 | wire.LEN
 
 
 def _node(buf, start: int, end: int) -> tuple[str, bytes, list[str]]:
     """A node's op, its _gradient_op_type (not for call ops), and the functions its attrs name."""
     op, attrs = "", {}
-    for f in wire.iter_fields(buf, start, end):
-        if f.number == 2 and f.wire_type == wire.LEN:
-            op = wire.text(buf, f)
-        elif f.number == 5 and f.wire_type == wire.LEN:  # attr map entry: the last entry of a key wins
-            key, value = "", None
-            for g in wire.iter_fields(buf, f.value_start, f.end):
-                if g.number == 1 and g.wire_type == wire.LEN:
-                    key = wire.text(buf, g)
-                elif g.number == 2 and g.wire_type == wire.LEN:
-                    value = g
+    for number, wire_type, a, b in _scan(buf, start, end):
+        if number == 2 and wire_type == wire.LEN:
+            op = _text(buf, a, b)
+        elif number == 5 and wire_type == wire.LEN:  # attr map entry: the last entry of a key wins
+            key, value = b"", None
+            for n, t, c, d in _scan(buf, a, b):
+                if n == 1 and t == wire.LEN:
+                    key = bytes(buf[c:d])
+                elif n == 2 and t == wire.LEN:
+                    value = (c, d)
             attrs[key] = value
     gradient_op_type = b""
-    if "_gradient_op_type" in attrs and op not in _CALL_OPS and attrs["_gradient_op_type"] is not None:
-        gradient_op_type = _attr_s(buf, attrs["_gradient_op_type"])
-    called = [name for value in attrs.values() if value is not None for name in _attr_functions(buf, value)]
+    gradient = attrs.get(b"_gradient_op_type")
+    if gradient is not None and op not in _CALL_OPS:
+        gradient_op_type = _attr_s(buf, *gradient)
+    called = [name for value in attrs.values() if value is not None for name in _attr_functions(buf, *value)]
     return op, gradient_op_type, called
 
 
-def _attr_members(buf, value: wire.Field):
-    """The fields of an AttrValue's `value` oneof that count: those of its last member."""
+def _attr_members(buf, start: int, end: int) -> tuple[int, list[tuple[int, int, int]]]:
+    """The last member of an AttrValue's `value` oneof, with its occurrences (wire type, start, end)."""
     member, fields = 0, []
-    for f in wire.iter_fields(buf, value.value_start, value.end):
-        if 1 <= f.number <= 10:
-            if f.number != member:
-                member, fields = f.number, []
-            fields.append(f)
+    for number, wire_type, a, b in _scan(buf, start, end):
+        if 1 <= number <= 10:
+            if number != member:
+                member, fields = number, []
+            fields.append((wire_type, a, b))
     return member, fields
 
 
-def _attr_s(buf, value: wire.Field) -> bytes:
-    member, fields = _attr_members(buf, value)
-    return bytes(buf[fields[-1].value_start : fields[-1].end]) if member == 2 and fields[-1].wire_type == wire.LEN else b""
+def _attr_s(buf, start: int, end: int) -> bytes:
+    member, fields = _attr_members(buf, start, end)
+    wire_type, a, b = fields[-1] if fields else (0, 0, 0)
+    return bytes(buf[a:b]) if member == 2 and wire_type == wire.LEN else b""
 
 
-def _attr_functions(buf, value: wire.Field) -> list[str]:
-    member, fields = _attr_members(buf, value)
+def _attr_functions(buf, start: int, end: int) -> list[str]:
+    if start < end and buf[start] not in (_LIST_TAG, _FUNC_TAG):
+        # Almost every attr holds one member (a type, a shape, ...): one field spanning the value.
+        number, wire_type, a, b = next(_scan(buf, start, end))
+        if b == end:
+            return []
+    member, fields = _attr_members(buf, start, end)
     if member == 10:  # func: NameAttrList (occurrences merge; the last name wins)
-        names = [_name_attr_list(buf, f) for f in fields if f.wire_type == wire.LEN]
+        names = [_name_attr_list(buf, a, b) for wire_type, a, b in fields if wire_type == wire.LEN]
         return [next((n for n in reversed(names) if n is not None), "")]
     if member == 1:  # list: its `func` entries (ListValue field 9)
         return [
-            _name_attr_list(buf, g) or ""
-            for f in fields
-            if f.wire_type == wire.LEN
-            for g in wire.iter_fields(buf, f.value_start, f.end)
-            if g.number == 9 and g.wire_type == wire.LEN
+            _name_attr_list(buf, c, d) or ""
+            for wire_type, a, b in fields
+            if wire_type == wire.LEN
+            for n, t, c, d in _scan(buf, a, b)
+            if n == 9 and t == wire.LEN
         ]
     return []
 
 
-def _name_attr_list(buf, f: wire.Field) -> str | None:
+def _name_attr_list(buf, start: int, end: int) -> str | None:
     name = None
-    for g in wire.iter_fields(buf, f.value_start, f.end):
-        if g.number == 1 and g.wire_type == wire.LEN:
-            name = wire.text(buf, g)
+    for number, wire_type, a, b in _scan(buf, start, end):
+        if number == 1 and wire_type == wire.LEN:
+            name = _text(buf, a, b)
     return name
 
 
 def _registered_gradient(buf, start: int, end: int) -> tuple[str, bytes]:
     func, op_type = "", b""
-    for f in wire.iter_fields(buf, start, end):
-        if f.number == 1 and f.wire_type == wire.LEN:
-            func = wire.text(buf, f)
-        elif f.number == 2 and f.wire_type == wire.LEN:
-            op_type = bytes(buf[f.value_start : f.end])
+    for number, wire_type, a, b in _scan(buf, start, end):
+        if number == 1 and wire_type == wire.LEN:
+            func = _text(buf, a, b)
+        elif number == 2 and wire_type == wire.LEN:
+            op_type = bytes(buf[a:b])
     return func, op_type
