@@ -37,11 +37,11 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))  # make_testdata, whatever the current directory
 sys.path.insert(0, str(HERE.parent))  # this checkout's sigtool._proto
 
-from google.protobuf import text_format  # noqa: E402
-
 import make_testdata as mt  # noqa: E402
+from google.protobuf import text_format  # noqa: E402
 from make_testdata import DT, PREDICT, node, serialize, signature_def, tensor_info  # noqa: E402
-from sigtool._proto import graph_pb2, meta_graph_pb2, saved_model_pb2, struct_pb2  # noqa: E402
+
+from sigtool._proto import graph_pb2, struct_pb2  # noqa: E402
 
 LOADER = Path("wild") / "loader"
 RULE = Path("rules") / "FMT005"
@@ -174,8 +174,10 @@ UTF8_CASES = {
     "collection_key": (_collection_key, "meta_graphs[0].collection_def['table\\xff\\xfe\\xff\\xfe']", True),
     "object_graph": (
         _object_graph,
-        "meta_graphs[0].object_graph_def.concrete_functions['__inference_predict_17']"
-        ".canonicalized_input_signature.tuple_value.values[0].tuple_value.values[0].tensor_spec_value.name",
+        (
+            "meta_graphs[0].object_graph_def.concrete_functions['__inference_predict_17']"
+            ".canonicalized_input_signature.tuple_value.values[0].tuple_value.values[0].tensor_spec_value.name"
+        ),
         True,
     ),
     "node_name": (_node_name, "meta_graphs[0].graph_def.node[6].name", False),

@@ -10,7 +10,6 @@ import json
 import sys
 
 import pytest
-
 from conftest import TESTDATA, assert_one_error_line, invoke
 
 sys.path.insert(0, str(TESTDATA))

@@ -16,8 +16,8 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import TESTDATA, invoke
+
 from sigtool import loader, smcli, wire
 from sigtool.loader import load_order
 from sigtool.model import ConcreteFunction
@@ -30,7 +30,7 @@ TF_ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONHASHSEED": "0", "CUD
 
 def live_saved_model_cli(model: Path) -> str:
     done = subprocess.run(
-        [str(SAVED_MODEL_CLI), "show", "--dir", str(model), "--all"], env=TF_ENV, capture_output=True, text=True
+        [str(SAVED_MODEL_CLI), "show", "--dir", str(model), "--all"], check=False, env=TF_ENV, capture_output=True, text=True
     )
     assert done.returncode == 0, done.stderr[-2000:]
     return done.stdout
@@ -112,7 +112,8 @@ def tf_creation_order(libraries: list[bytes], tmp_path) -> list:
     for index, data in enumerate(libraries):
         paths.append(tmp_path / (f"library{index}" + ("_full.pb" if index == 0 else ".pb")))
         paths[-1].write_bytes(data)
-    done = subprocess.run([sys.executable, "-c", _TF_ORDER, *map(str, paths)], env=TF_ENV, capture_output=True, text=True)
+    command = [sys.executable, "-c", _TF_ORDER, *map(str, paths)]
+    done = subprocess.run(command, check=False, env=TF_ENV, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-2000:]
     return json.loads(done.stdout.strip().splitlines()[-1])
 

@@ -166,8 +166,8 @@ def _attr_s(buf, start: int, end: int) -> bytes:
 def _attr_functions(buf, start: int, end: int) -> list[str]:
     if start < end and buf[start] not in (_LIST_TAG, _FUNC_TAG):
         # Almost every attr holds one member (a type, a shape, ...): one field spanning the value.
-        number, wire_type, a, b = next(_scan(buf, start, end))
-        if b == end:
+        first_end = next(_scan(buf, start, end))[3]
+        if first_end == end:
             return []
     member, fields = _attr_members(buf, start, end)
     if member == 10:  # func: NameAttrList (occurrences merge; the last name wins)

@@ -148,7 +148,7 @@ _STRING_FIELDS: set[str] = set()  # full names of the twins' fields that are str
 _MAP_ENTRIES: set[str] = set()  # full names of the twins' map entry messages (plain messages in the twin)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _pool():
     from google.protobuf import descriptor_pool
 
