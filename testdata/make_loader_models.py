@@ -182,7 +182,8 @@ UTF8_CASES = {
     ),
     "node_name": (_node_name, "meta_graphs[0].graph_def.node[6].name", False),
     "node_device": (_node_device, "meta_graphs[0].graph_def.node[0].device", False),
-    "function_name": (_function_name, "meta_graphs[0].graph_def.library.function[0].signature.name", False),
+    # show --all reads function names for its op list (not printed themselves)
+    "function_name": (_function_name, "meta_graphs[0].graph_def.library.function[0].signature.name", True),
     "saver_filename": (_saver_filename, "meta_graphs[0].saver_def.filename_tensor_name", False),
 }
 
