@@ -195,3 +195,24 @@ def test_committed_models_are_what_the_generator_writes():
     for rel, data in generator.build().items():
         path = TESTDATA / rel
         assert path.is_file() and path.read_bytes() == data, f"{rel}: run python testdata/make_loader_models.py"
+
+
+@pytest.mark.parametrize("kind", CASES)
+def test_every_case_as_text_reports_the_same_fields(kind, tmp_path):
+    """The .pbtxt path (protobuf's text parser) and the binary fast path name the same fields."""
+    from google.protobuf import text_format
+
+    from sigtool._proto import saved_model_pb2
+    from sigtool.loader import utf8
+
+    lenient = utf8.lenient_class(saved_model_pb2.SavedModel.DESCRIPTOR)
+    message = lenient.FromString((UTF8 / kind / "saved_model.pb").read_bytes())
+    (tmp_path / "saved_model.pbtxt").write_text(text_format.MessageToString(message))
+    for command in (("show", "--all"), ("check",)):
+        binary = invoke(*command, "-f", "json", UTF8 / kind)
+        text = invoke(*command, "-f", "json", tmp_path)
+        assert (text.exit_code, binary.exit_code) in ((3, 3), (0, 0), (1, 1)), (text.stderr, binary.stderr)
+        if command[0] == "show":
+            assert shown_paths(text) == shown_paths(binary)
+        else:
+            assert fmt005(text) == fmt005(binary)
