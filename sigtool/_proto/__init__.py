@@ -26,12 +26,13 @@ from pathlib import Path
 DESCRIPTOR_SET = Path(__file__).with_name("descriptors.binpb")
 FILE_PREFIX = "sigtool/_proto/"
 _SUFFIX = "_pb2"
+_FACTORIES: dict = {}  # id(pool) -> (pool, its MessageFactory), for protobuf < 4.22
 
 
 @functools.lru_cache(maxsize=None)
 def _loaded() -> tuple:
     """(pool, its files in dependency order, every message class by full name); built once."""
-    from google.protobuf import descriptor_pool, message_factory
+    from google.protobuf import descriptor_pool
 
     from sigtool import wire
 
@@ -45,15 +46,25 @@ def _loaded() -> tuple:
             inner = wire.iter_fields(data, field.value_start, field.end)
             files.append(next(wire.text(data, f) for f in inner if f.number == 1))  # FileDescriptorProto.name
     files = [pool.FindFileByName(name) for name in files]
+    return pool, tuple(files), build_classes(pool, files)
+
+
+def build_classes(pool, files) -> dict:
+    """Every message class of `files` (nested types and map entries too), by full name.
+
+    The caller keeps the dict for the process's life: upb in protobuf 4.22-4.24
+    holds classes only weakly and crashes reading a submessage whose class is
+    missing, so every class is built up front and held. `files` come
+    dependencies first.
+    """
+    from google.protobuf import message_factory
 
     if hasattr(message_factory, "GetMessageClass"):  # protobuf >= 4.22
         make = message_factory.GetMessageClass
-    else:  # 3.20 and 4.21; deprecated later, then removed
-        make = message_factory.MessageFactory(pool).GetPrototype
-
-    # Every class (nested and map entries too) is built now and held for the
-    # process's life: upb in protobuf 4.22-4.24 keeps classes only weakly and
-    # crashes reading a submessage whose class is missing.
+    else:  # 3.20 and 4.21 (deprecated later, then removed): one factory per pool
+        if id(pool) not in _FACTORIES:
+            _FACTORIES[id(pool)] = (pool, message_factory.MessageFactory(pool))
+        make = _FACTORIES[id(pool)][1].GetPrototype
     classes = {}
 
     def build(messages) -> None:
@@ -63,7 +74,7 @@ def _loaded() -> tuple:
 
     for file in files:
         build(file.message_types_by_name.values())
-    return pool, tuple(files), classes
+    return classes
 
 
 def pool():

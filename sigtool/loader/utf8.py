@@ -155,19 +155,19 @@ def _pool():
     return descriptor_pool.DescriptorPool()
 
 
+_CLASSES: dict = {}  # every twin class, held: see sigtool._proto.build_classes
+
+
 def lenient_class(descriptor):
     """A class wire-compatible with `descriptor`'s, whose string fields are bytes (parsing never checks UTF-8)."""
-    from google.protobuf import message_factory
-
     _add_file(descriptor.file)
-    twin = _pool().FindMessageTypeByName(descriptor.full_name)
-    if hasattr(message_factory, "GetMessageClass"):  # protobuf >= 4.22
-        return message_factory.GetMessageClass(twin)
-    return message_factory.MessageFactory(_pool()).GetPrototype(twin)
+    return _CLASSES[descriptor.full_name]
 
 
 def _add_file(file) -> None:
     from google.protobuf import descriptor_pb2
+
+    from sigtool._proto import build_classes
 
     if file.name in _LENIENT_FILES:
         return
@@ -178,6 +178,7 @@ def _add_file(file) -> None:
     for message in proto.message_type:
         _to_bytes(message, f"{proto.package}.{message.name}" if proto.package else message.name)
     _pool().AddSerializedFile(proto.SerializeToString())
+    _CLASSES.update(build_classes(_pool(), [_pool().FindFileByName(file.name)]))
     _LENIENT_FILES.add(file.name)
 
 
