@@ -88,7 +88,7 @@ def read_warmup(path: Path) -> WarmupFile:
                 break
             try:
                 log = prediction_log_pb2.PredictionLog.FromString(payload)
-            except pb_message.DecodeError:
+            except (pb_message.DecodeError, UnicodeDecodeError):  # the latter: protobuf 3.20's pure-Python parser
                 error = f"record {len(records) + 1}: not a PredictionLog"
                 break
             records.append(_record(len(records), log))

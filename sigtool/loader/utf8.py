@@ -64,7 +64,7 @@ def parse(message_class, data: bytes, path: str):
 
     try:
         return message_class.FromString(data)
-    except pb_message.DecodeError:
+    except (pb_message.DecodeError, UnicodeDecodeError):  # protobuf 3.20's pure-Python parser raises the latter
         lenient = lenient_class(message_class.DESCRIPTOR).FromString(data)  # corrupt bytes still raise
     if not repair(lenient, path):
         raise pb_message.DecodeError(f"Error parsing message with type '{message_class.DESCRIPTOR.full_name}'")
