@@ -320,6 +320,8 @@ def main() -> int:
     ap.add_argument("--tf", action="append", choices=RELEASES, help="only this release (repeatable); the reference always runs")
     ap.add_argument("--no-old-python", action="store_true", help="skip the row without TensorFlow")
     ap.add_argument("--recreate", action="store_true", help="delete and rebuild the venvs")
+    ap.add_argument("--wheel", type=Path, help="install this wheel instead of building one from the checkout")
+    ap.add_argument("--cell", action="append", choices=["show", "check", "run"], help="only these commands (repeatable)")
     args = ap.parse_args()
     start = time.time()
     WORK.mkdir(exist_ok=True)
@@ -331,10 +333,13 @@ def main() -> int:
         low = lowest_protobuf()
         rows.append(Env(f"py{OLD_PYTHON}-protobuf-{low}", py_old, [f"protobuf=={low}"], None))
 
-    log(f"building the wheel ({ROOT})")
-    wheel = build_wheel(py_tf or sys.executable)
-    log(f"built {wheel.name}")
-    cells = commands()
+    if args.wheel:
+        wheel = args.wheel.resolve()
+    else:
+        log(f"building the wheel ({ROOT})")
+        wheel = build_wheel(py_tf or sys.executable)
+    log(f"wheel: {wheel}")
+    cells = {k: v for k, v in commands().items() if not args.cell or k in args.cell}
     no_tf_cells = {k: v for k, v in cells.items() if k != "run"}
     log("commands: " + ", ".join(f"{k} {len(v)}" for k, v in cells.items()))
 
@@ -357,9 +362,13 @@ def main() -> int:
             check_reference(env, cells, ref)
         else:
             compare(env, cells if env.tf else no_tf_cells, outputs[env.name], ref)
-        if not env.tf:
+        if not env.tf and (not args.cell or "run" in args.cell):
             no_tf_run(env)
 
+    for env in rows:
+        for k in ("show", "check", "run"):
+            if args.cell and k not in args.cell:
+                env.cells[k] = "not run"
     print()
     print(table(rows))
     problems = [f"{r.name}: {f}" for r in rows for f in r.failures]
