@@ -5,9 +5,10 @@ For each TensorFlow release in RELEASES, a venv under .compat/ gets
 wheel built once from this checkout (not editable). The script checks that the
 install changed none of tensorflow-cpu, protobuf and numpy, that `pip check`
 passes, and that show, check and run print exactly what they print in the
-reference venv (the newest TF): same stdout, stderr and exit code. One more row
-has no TensorFlow, the lowest protobuf pyproject.toml allows, and the oldest
-Python sigtool supports: show and check only (run must say TF is missing).
+reference venv (the newest TF): same stdout, stderr and exit code. Two more rows
+have no TensorFlow. One has the lowest protobuf pyproject.toml allows and the oldest
+Python sigtool supports, the other the newest of both: show and check
+only (run must say TF is missing).
 
     python tools/compat.py                 # the whole matrix; exit 1 if a cell fails
     python tools/compat.py --tf 2.12.1     # one release (plus the reference)
@@ -15,7 +16,7 @@ Python sigtool supports: show and check only (run must say TF is missing).
 
 Venvs are reused: each records the `pip freeze` taken right after TF was
 installed, and is put back to exactly that before sigtool goes in again.
-Needs Linux x86_64, python3.11 and python3.9 (PATH or pyenv), and the index.
+Needs Linux x86_64, python3.11, 3.9 and 3.13 (PATH or pyenv), and the index.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ WORK = ROOT / ".compat"
 RELEASES = ["2.12.1", "2.15.1", "2.18.1", "2.21.0"]  # the last one is the reference
 TF_PYTHON = "3.11"  # every release above has wheels for it
 OLD_PYTHON = "3.9"  # the oldest Python sigtool supports (requires-python)
+NEW_PYTHON = "3.13"  # the newest Python TF 2.21 supports; its row gets the newest protobuf
 WATCHED = ("tensorflow-cpu", "protobuf", "numpy")
 MODEL_GLOBS = ["testdata/*", "testdata/*/*"]  # every model, broken ones included
 # run: (model, arguments). Each must succeed in the reference venv. Models under
@@ -133,7 +135,7 @@ class Env:
                 baseline = json.loads(self.baseline_file.read_text())
             elif "sigtool" not in freeze(self.py):  # created by hand before: adopt it
                 baseline = freeze(self.py)
-            want = dict(a.split("==", 1) for a in self.first)
+            want = dict(a.split("==", 1) for a in self.first if "==" in a)
             if baseline is None or any(baseline.get(norm(k)) != v for k, v in want.items()):
                 baseline = None
         if baseline is None:
@@ -318,20 +320,21 @@ def table(rows: list[Env]) -> str:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--tf", action="append", choices=RELEASES, help="only this release (repeatable); the reference always runs")
-    ap.add_argument("--no-old-python", action="store_true", help="skip the row without TensorFlow")
+    ap.add_argument("--no-tf-rows", action="store_true", help="skip the rows without TensorFlow")
     ap.add_argument("--recreate", action="store_true", help="delete and rebuild the venvs")
     ap.add_argument("--wheel", type=Path, help="install this wheel instead of building one from the checkout")
     ap.add_argument("--cell", action="append", choices=["show", "check", "run"], help="only these commands (repeatable)")
     args = ap.parse_args()
     start = time.time()
     WORK.mkdir(exist_ok=True)
-    py_tf, py_old = find_python(TF_PYTHON), find_python(OLD_PYTHON)
+    py_tf = find_python(TF_PYTHON)
     reference = RELEASES[-1]
     wanted = [v for v in RELEASES[:-1] if not args.tf or v in args.tf] + [reference]
     rows = [Env(f"tf-{v}", py_tf, [f"tensorflow-cpu=={v}"], v) for v in wanted]
-    if not args.no_old_python:
+    if not args.no_tf_rows:
         low = lowest_protobuf()
-        rows.append(Env(f"py{OLD_PYTHON}-protobuf-{low}", py_old, [f"protobuf=={low}"], None))
+        rows.append(Env(f"py{OLD_PYTHON}-protobuf-{low}", find_python(OLD_PYTHON), [f"protobuf=={low}"], None))
+        rows.append(Env(f"py{NEW_PYTHON}-protobuf-newest", find_python(NEW_PYTHON), ["protobuf"], None))
 
     if args.wheel:
         wheel = args.wheel.resolve()
