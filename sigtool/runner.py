@@ -213,7 +213,7 @@ class _Unrestored(Exception):
     def __init__(self, signature: str, tf_message: str):
         self.tf_message = tf_message
         self.message = (
-            f"signature {signature} reads variables that the SavedModel's saver does not restore ({tf_message}), so "
+            f"signature {signature} reads variables that the SavedModel's saver does not restore, so "
             "TF Serving's session fails on it too; ran it through tf.saved_model.load (--executor function) "
             "instead. Keras 3 models written by tf.saved_model.save do this; model.export() writes one Serving can run")
         super().__init__(self.message)
