@@ -288,7 +288,26 @@ class SavedModelInfo:
 
 
 def format_tags(tags) -> str:
+    """A tag-set as users type it: serve,gpu; an empty one says so."""
     return ",".join(tags) if tags else "(no tags)"
+
+
+def format_shape(shape: tuple[int, ...] | None) -> str:
+    """sigtool's one shape notation for people: (?, 1), (3,), () for a scalar, "unknown rank"."""
+    if shape is None:
+        return "unknown rank"
+    dims = ", ".join("?" if d < 0 else str(d) for d in shape)
+    return f"({dims},)" if len(shape) == 1 else f"({dims})"
+
+
+def valid_choices(noun: str, choices) -> str:
+    """The one wording for what a user may pick instead: "valid tag-sets: serve; serve,gpu" (sorted).
+
+    Items holding commas (tag-sets) are separated by "; ", others by ", ".
+    """
+    values = sorted(set(choices))
+    separator = "; " if any("," in v for v in values) else ", "
+    return f"valid {noun}: {separator.join(values) if values else '(none)'}"
 
 
 def signature_order(key: str) -> tuple[int, str]:
