@@ -81,9 +81,10 @@ def test_smcli_reference_text_for_the_counter():
 
 
 def test_smcli_multi_tag_listing():
+    # saved_model_cli lists the tag-sets in stored order, not sorted.
     assert invoke("show", MULTI, "-f", "smcli").stdout == (
-        "The given SavedModel contains the following tag-sets:\n'gpu, serve'\n'serve'\n'train'\n"
-    ) or invoke("show", MULTI, "-f", "smcli").stdout.count("\n") == 4
+        "The given SavedModel contains the following tag-sets:\n'serve'\n'gpu, serve'\n'train'\n"
+    )
 
 
 # --- selection and errors ----------------------------------------------------------------
