@@ -22,7 +22,7 @@ $(BIN)/sigtool: pyproject.toml
 
 # Tests need TensorFlow (the oracle, and `run`), pytest, hypothesis, protoc.
 $(VENV)/.test-deps: $(BIN)/sigtool constraints-test.txt
-	$(BIN)/python -m pip install --quiet -c constraints-test.txt $(EDITABLE) -e '.[run,test]'
+	$(BIN)/python -m pip install --quiet -c constraints-test.txt $(EDITABLE) -e '.[run,test,remote]'
 	touch $@
 
 demo: $(BIN)/sigtool
