@@ -371,14 +371,6 @@ def test_format_notes_on_real_models(tmp_path):
     assert found(load(str(GEN / "tf1_composite_tensors"), graph=True), "FMT002")
 
 
-def test_every_rule_has_a_test():
-    from conftest import REPO
-
-    text = "".join(p.read_text() for p in (REPO / "tests").glob("test_checks*.py"))
-    untested = [rule_id for rule_id in checks.RULES if f'"{rule_id}"' not in text]
-    assert not untested
-
-
 def test_version_directory_note():
     sig = Signature("serving_default", PREDICT, (spec("x"),), (spec("y"),))
     loose = model(sig, version=None, source="exports/my_model/saved_model.pb")

@@ -23,6 +23,7 @@ from conftest import REPO, TESTDATA, invoke
 from sigtool import checks
 
 RULES_DIR = TESTDATA / "rules"
+GOLDEN_CHECK = REPO / "tests" / "golden" / "check"
 RULE_IDS = sorted(checks.RULES)
 FIXTURE_IDS = sorted(p.name for p in RULES_DIR.iterdir() if p.is_dir())
 ALL_IDS = sorted(set(RULE_IDS) | set(FIXTURE_IDS))
@@ -61,6 +62,9 @@ def test_every_registered_rule_has_fixtures_and_every_fixture_a_rule():
     stale = sorted(set(FIXTURE_IDS) - set(RULE_IDS))
     assert not missing, f"rules without testdata/rules/<RULE>/ fixtures: {missing}"
     assert not stale, f"fixtures for rules that are not registered: {stale}"
+    # A third witness, so that deleting a rule together with its fixtures still fails: its goldens.
+    goldens = sorted(p.name for p in GOLDEN_CHECK.iterdir() if p.is_dir())
+    assert goldens == RULE_IDS, f"tests/golden/check/<RULE>/ and the registry differ: {sorted(set(goldens) ^ set(RULE_IDS))}"
 
 
 @pytest.mark.parametrize("rule_id", ALL_IDS)
