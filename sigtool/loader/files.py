@@ -16,6 +16,8 @@ from google.protobuf import message as pb_message
 
 from sigtool._proto import prediction_log_pb2
 from sigtool.loader.paths import Located
+from sigtool.loader.tfrecord import crc32c  # noqa: F401 - google-crc32c when installed; importable from here
+from sigtool.loader.tfrecord import masked_crc as _masked_crc
 from sigtool.model import ModelFiles, WarmupFile, WarmupRecord
 
 WARMUP = os.path.join("assets.extra", "tf_serving_warmup_requests")
@@ -115,31 +117,3 @@ def _record(index: int, log) -> WarmupRecord:
     keys = tuple(sorted(request.inputs)) if kind in ("predict_log", "predict_streamed_log") else ()
     return WarmupRecord(index, kind, signature, keys)
 
-
-# --- CRC32C, as TFRecord masks it ---------------------------------------------------------------
-
-
-def _table() -> list[int]:
-    table = []
-    for n in range(256):
-        crc = n
-        for _ in range(8):
-            crc = (crc >> 1) ^ 0x82F63B78 if crc & 1 else crc >> 1
-        table.append(crc)
-    return table
-
-
-_CRC_TABLE = _table()
-
-
-def crc32c(data: bytes) -> int:
-    crc = 0xFFFFFFFF
-    table = _CRC_TABLE
-    for byte in data:
-        crc = table[(crc ^ byte) & 0xFF] ^ (crc >> 8)
-    return crc ^ 0xFFFFFFFF
-
-
-def _masked_crc(data: bytes) -> int:
-    crc = crc32c(data)
-    return (((crc >> 15) | (crc << 17)) + 0xA282EAD8) & 0xFFFFFFFF
