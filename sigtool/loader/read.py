@@ -31,7 +31,10 @@ _SM_SCHEMA_VERSION, _SM_META_GRAPHS = 1, 2
 
 @contextmanager
 def mapped(located: Located) -> Iterator[memoryview | bytes]:
-    """The file's bytes, memory-mapped so that skipped fields are never read from disk."""
+    """The file's bytes, memory-mapped so that skipped fields are never read from disk (a remote file: by range)."""
+    if located.fs is not None:
+        yield located.fs.buffer(located.file)
+        return
     try:
         fd = os.open(located.file, os.O_RDONLY | os.O_NONBLOCK)  # a FIFO must not block until a writer comes
     except OSError as e:
