@@ -36,9 +36,7 @@ def serve(info: SavedModelInfo, mg: MetaGraph, sig: Signature, request, *, metho
         return Result(outputs, format_predict_response(outputs, request.row_format))
     assert isinstance(request, ExamplesRequest)
     api = method if method in ("classify", "regress") else examples_api(sig)
-    problem = (classify_problem if api == "classify" else regress_problem)(sig, False)
-    if problem:
-        raise UsageError(f"{problem} (signature {sig.key} cannot serve the {api.capitalize()} API)")
+    check_examples_api(sig, api)
     examples = build_examples(request)
     feeds = {sig.inputs[0].key: Tensor("DT_STRING", (len(examples),), tuple(examples))}
     outputs = runner.execute(model_dir, mg.tags, sig, feeds, **run)
@@ -47,6 +45,13 @@ def serve(info: SavedModelInfo, mg: MetaGraph, sig: Signature, request, *, metho
     else:
         body = format_regress_response(outputs["outputs"], len(examples))
     return Result(outputs, body)
+
+
+def check_examples_api(sig: Signature, api: str) -> None:
+    """Serving's Classify/Regress checks on the signature, as a UsageError (api: "classify" or "regress")."""
+    problem = (classify_problem if api == "classify" else regress_problem)(sig, False)
+    if problem:
+        raise UsageError(f"{problem} (signature {sig.key} cannot serve the {api.capitalize()} API)")
 
 
 def examples_api(sig: Signature) -> str:

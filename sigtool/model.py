@@ -207,8 +207,8 @@ class MetaGraph:
         for sig in self.signatures:
             if sig.key == key:
                 return sig
-        keys = ", ".join(sorted(s.key for s in self.signatures)) or "(none)"
-        raise UsageError(f"signature {key!r} not found in tag-set {format_tags(self.tags)!r}; valid keys: {keys}")
+        keys = valid_choices("keys", (s.key for s in self.signatures))
+        raise UsageError(f"signature {key!r} not found in tag-set {format_tags(self.tags)!r}; {keys}")
 
 
 @dataclass(frozen=True)
@@ -267,21 +267,33 @@ class SavedModelInfo:
         for mg in self.meta_graphs:
             if set(mg.tags) == wanted:
                 return mg
-        valid = sorted({format_tags(mg.tag_set) for mg in self.meta_graphs})
         raise UsageError(
-            f"no MetaGraph with tag-set {format_tags(tuple(tags))!r}; valid tag-sets: "  # as typed
-            + ("; ".join(valid) if valid else "(none)")
+            f"no MetaGraph with tag-set {format_tags(tuple(tags))!r}; "  # as typed
+            + valid_choices("tag-sets", self.tag_sets, "; ")
         )
 
-    def select(self, tags: tuple[str, ...] | None = None, signature: str | None = None) -> SavedModelInfo:
-        """A copy narrowed to one tag-set and/or one signature key."""
-        meta_graphs = self.meta_graphs
+    @property
+    def tag_sets(self) -> tuple[str, ...]:
+        """Every tag-set of the model as users type it, sorted and unique."""
+        return tuple(sorted({format_tags(mg.tag_set) for mg in self.meta_graphs}))
+
+    def pick_meta_graph(self, tags: tuple[str, ...] | None = None) -> MetaGraph:
+        """The one MetaGraph-selection policy (show --signature, run, diff): the tag-set asked for, else
+        the one Serving loads by default (tagged exactly serve), else the only one."""
         if tags is not None:
-            meta_graphs = (self.meta_graph(tags),)
+            return self.meta_graph(tags)
+        if self.served_meta_graph is not None:
+            return self.served_meta_graph
+        if len(self.meta_graphs) == 1:
+            return self.meta_graphs[0]
+        raise UsageError(f"no MetaGraph is tagged 'serve'; pass --tag-set ({valid_choices('tag-sets', self.tag_sets, '; ')})")
+
+    def select(self, tags: tuple[str, ...] | None = None, signature: str | None = None) -> SavedModelInfo:
+        """A copy narrowed to one tag-set and/or one signature key (--signature alone: pick_meta_graph's)."""
+        meta_graphs = self.meta_graphs
+        if tags is not None or signature is not None:
+            meta_graphs = (self.pick_meta_graph(tags),)
         if signature is not None:
-            if len(meta_graphs) != 1:
-                tag_sets = "; ".join(sorted({format_tags(mg.tag_set) for mg in meta_graphs}))
-                raise UsageError(f"--signature needs a tag-set when the model has several; pass --tag-set (one of: {tag_sets})")
             mg = meta_graphs[0]
             meta_graphs = (replace(mg, signatures=(mg.signature(signature),)),)
         return replace(self, meta_graphs=meta_graphs)
@@ -300,13 +312,12 @@ def format_shape(shape: tuple[int, ...] | None) -> str:
     return f"({dims},)" if len(shape) == 1 else f"({dims})"
 
 
-def valid_choices(noun: str, choices) -> str:
-    """The one wording for what a user may pick instead: "valid tag-sets: serve; serve,gpu" (sorted).
+def valid_choices(noun: str, choices, separator: str = ", ") -> str:
+    """The one wording for what a user may pick instead: "valid keys: a, b" (sorted, unique).
 
-    Items holding commas (tag-sets) are separated by "; ", others by ", ".
+    Tag-sets hold commas, so they are listed with separator "; ".
     """
     values = sorted(set(choices))
-    separator = "; " if any("," in v for v in values) else ", "
     return f"valid {noun}: {separator.join(values) if values else '(none)'}"
 
 

@@ -71,6 +71,14 @@ _cache_lock = threading.Lock()
 # ---------------------------------------------------------------- public API
 
 
+def tensorflow_version() -> str | None:
+    """The version of the TensorFlow this process imported, None before any import (never imports it)."""
+    import sys
+
+    tf = sys.modules.get("tensorflow")
+    return getattr(tf, "__version__", None)
+
+
 def execute(
     model_dir: str,
     tags: tuple[str, ...],

@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -116,9 +117,25 @@ def test_signature_without_tag_set_uses_the_only_meta_graph():
     assert [s["key"] for s in mg["signatures"]] == ["serving_default"]
 
 
-def test_signature_without_tag_set_needs_one_when_there_are_several():
-    message = assert_one_error_line(invoke("show", MULTI, "--signature", "serving_default"), 2)
-    assert "--tag-set" in message and "gpu,serve; serve; train" in message
+def test_signature_without_tag_set_takes_the_served_meta_graph_as_run_does():
+    result = invoke("show", MULTI, "--signature", "serving_default", "-f", "json")
+    assert result.exit_code == 0, result.stderr
+    [mg] = json.loads(result.stdout)["meta_graphs"]
+    assert mg["tags"] == ["serve"] and [s["key"] for s in mg["signatures"]] == ["serving_default"]
+
+
+def test_signature_without_tag_set_or_serve_meta_graph_lists_the_tag_sets(tmp_path):
+    from sigtool._proto import saved_model_pb2
+
+    model = saved_model_pb2.SavedModel.FromString((Path(MULTI) / "saved_model.pb").read_bytes())
+    for mg in model.meta_graphs:
+        if list(mg.meta_info_def.tags) == ["serve"]:
+            mg.meta_info_def.tags[:] = ["eval"]
+    no_serve = tmp_path / "no_serve"
+    no_serve.mkdir()
+    (no_serve / "saved_model.pb").write_bytes(model.SerializeToString())
+    message = assert_one_error_line(invoke("show", str(no_serve), "--signature", "serving_default"), 2)
+    assert "--tag-set" in message and "valid tag-sets:" in message
 
 
 def test_model_base_path_uses_the_highest_version_and_says_so():

@@ -77,7 +77,7 @@ def test_unrestored_variables_fall_back_with_a_warning():
     assert result.exit_code == 0, result.stderr
     warnings = result.stderr.splitlines()
     assert len(warnings) == 1 and warnings[0].startswith("Warning: "), result.stderr
-    assert "Could not find variable" in warnings[0] and "TF Serving" in warnings[0]
+    assert "saver does not restore" in warnings[0] and "TF Serving" in warnings[0]
     function = invoke("run", KERAS_TFSAVE, "--input-json", json.dumps(feeds), "-f", "json", "--executor", "function")
     assert function.exit_code == 0 and function.stderr == ""
     assert function.stdout == result.stdout

@@ -1,0 +1,55 @@
+"""sigtool show: load only what is displayed, narrow to the asked tag-set/signature, render."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from sigtool import loader, render
+from sigtool.commands import Say, parse_tag_set, silent
+from sigtool.errors import SigtoolError, UsageError
+from sigtool.model import SavedModelInfo
+
+
+@dataclass(frozen=True)
+class ShowRequest:
+    model: str
+    tag_set: str | None = None  # comma-separated, as typed
+    signature: str | None = None
+    model_version: str | None = None
+    show_all: bool = False
+    fmt: str = "table"  # a key of render.FORMATS
+
+
+@dataclass(frozen=True)
+class ShowResult:
+    output: object  # str, or a tables.Layout for the table format
+    error: SigtoolError | None = None  # shown after the output (invalid UTF-8: displayed, then exit 3)
+
+
+def show(request: ShowRequest, say: Say = silent) -> ShowResult:
+    info = loader.load(request.model, version=request.model_version, ops=request.show_all, functions=request.show_all)
+    for message in info.notes:
+        say(f"Note: {message}")
+    unparsable = loader.invalid_utf8_error(info)
+    tags = parse_tag_set(request.tag_set)
+    try:
+        info = info.select(tags, request.signature)
+    except UsageError:
+        if unparsable:  # the garbled string is the cause
+            raise unparsable from None
+        raise
+    if request.fmt == "table" and not request.show_all and request.signature is None:
+        info = _hide_internal(info, say)
+    view = render.ShowView(tag_set=tags is not None or request.signature is not None,
+                           signature=request.signature is not None, all=request.show_all)
+    return ShowResult(render.FORMATS[request.fmt](info, view), unparsable)
+
+
+def _hide_internal(info: SavedModelInfo, say: Say) -> SavedModelInfo:
+    hidden = sorted({s.key for mg in info.meta_graphs for s in mg.signatures if s.internal})
+    if hidden:
+        plural = len(hidden) > 1
+        say(f"Note: internal signature{'s' if plural else ''} {', '.join(hidden)} hidden; "
+            f"--all shows {'them' if plural else 'it'}")
+    return replace(info, meta_graphs=tuple(
+        replace(mg, signatures=tuple(s for s in mg.signatures if not s.internal)) for mg in info.meta_graphs))
