@@ -12,23 +12,12 @@ import random
 import shutil
 from pathlib import Path
 
+from factories import ld, varint
+
 TESTDATA = Path(__file__).resolve().parents[1] / "testdata"
 TF1 = TESTDATA / "real" / "saved_model_half_plus_two_cpu" / "00000123"  # TF Serving's TF1 model
 TF2 = TESTDATA / "tf" / "tf2_warmup"  # a TF2 model with a variable
 PBTXT = TESTDATA / "tf" / "tf1_pbtxt" / "saved_model.pbtxt"
-
-
-def varint(value: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte, value = value & 0x7F, value >> 7
-        out.append(byte | (0x80 if value else 0))
-        if not value:
-            return bytes(out)
-
-
-def ld(number: int, payload: bytes) -> bytes:
-    return varint(number << 3 | 2) + varint(len(payload)) + payload
 
 
 def nested_model(messages: int) -> bytes:

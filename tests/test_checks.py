@@ -9,28 +9,13 @@ import struct
 import pytest
 
 from conftest import GEN, REAL, TESTDATA, assert_one_error_line, invoke
+from factories import findings, model, spec
 from sigtool import checks
-from sigtool.checks import CheckOptions, Severity, run_checks
-from sigtool.serving.api import classify_problem, predict_problem, regress_problem, tf_is_valid_signature
+from sigtool.checks import Severity
+from sigtool.serving.api import classify_problem, predict_problem, regress_problem
 from sigtool.loader import load
 from sigtool.loader.files import crc32c
-from sigtool.model import CLASSIFY, PREDICT, REGRESS, MetaGraph, ModelFiles, SavedModelInfo, Signature, TensorSpec
-
-
-
-def spec(key, dtype="DT_FLOAT", shape=(-1,), name=None):
-    return TensorSpec(key=key, dtype=dtype, shape=shape, shape_present=shape is not None or True, encoding="name", name=name or f"{key}:0")
-
-
-def model(*signatures, tags=("serve",), **extra) -> SavedModelInfo:
-    mg = MetaGraph(tags=tags, signatures=tuple(signatures))
-    defaults = dict(path="m", source="m/1/saved_model.pb", format="saved_model_pb", schema_version=1, meta_graphs=(mg,), version="1")
-    defaults.update(extra)
-    return SavedModelInfo(**defaults)
-
-
-def found(info, rule_id, **options):
-    return [f for f in run_checks(info, CheckOptions(**options), select={rule_id})]
+from sigtool.model import CLASSIFY, PREDICT, REGRESS, MetaGraph, ModelFiles, Signature
 
 
 # --- tf_serving.md §1.10: Serving's validity table, both method-check modes -------------------
@@ -98,13 +83,13 @@ def test_classify_rule_flags_bad_classify_only():
     bad = Signature("c", CLASSIFY, (spec("inputs", "DT_STRING"),), (spec("labels", "DT_STRING"),))
     good = Signature("g", CLASSIFY, (spec("inputs", "DT_STRING"),), (spec("scores", shape=(-1, 2)),))
     predict_shaped_badly = Signature("p", PREDICT, (spec("x"),), (spec("y"),))
-    [f] = found(model(bad, good, predict_shaped_badly), "SRV001")
+    [f] = findings(model(bad, good, predict_shaped_badly), "SRV001")
     assert f.where == "serve/c" and "classes" in f.message and f.severity is Severity.ERROR
 
 
 def test_regress_rule_quotes_serving():
     bad = Signature("r", REGRESS, (spec("inputs", "DT_STRING"),), (spec("outputs"), spec("extra")))
-    [f] = found(model(bad), "SRV002")
+    [f] = findings(model(bad), "SRV002")
     assert "Expected one output Tensor." in f.message
 
 
@@ -112,25 +97,27 @@ def test_method_check_rules_only_under_method_check():
     tf2_style = Signature("classify_x", PREDICT, (spec("inputs", "DT_STRING"),), (spec("scores", shape=(-1, 1)),))
     odd = Signature("odd", "my/method", (spec("x"),), (spec("y"),))
     info = model(tf2_style, odd)
-    assert not found(info, "SRV003") and not found(info, "SRV004")
-    assert [f.where for f in found(info, "SRV003", method_check=True)] == ["serve/odd"]
-    [f] = found(info, "SRV004", method_check=True)
+    assert not findings(info, "SRV003") and not findings(info, "SRV004")
+    assert [f.where for f in findings(info, "SRV003", method_check=True)] == ["serve/odd"]
+    [f] = findings(info, "SRV004", method_check=True)
     assert f.where == "serve/classify_x" and "tensorflow/serving/classify" in f.message
 
 
 def test_zero_input_predict_is_a_rest_note():
-    [f] = found(model(Signature("get", PREDICT, (), (spec("out"),))), "SRV005")
+    [f] = findings(model(Signature("get", PREDICT, (), (spec("out"),))), "SRV005")
     assert f.severity is Severity.INFO and "REST" in f.message
 
 
 def test_dtype_and_shape_warnings():
     sig = Signature("c", CLASSIFY, (spec("inputs", "DT_FLOAT", shape=(-1, 1)),), (spec("scores", "DT_INT32", shape=(-1,)),))
-    assert {f.where for f in found(model(sig), "TYPE001")} == {"serve/c/inputs/inputs", "serve/c/outputs/scores"}
-    assert {f.where for f in found(model(sig), "SHAPE001")} == {"serve/c/inputs/inputs", "serve/c/outputs/scores"}
+    assert {f.where for f in findings(model(sig), "TYPE001")} == {"serve/c/inputs/inputs", "serve/c/outputs/scores"}
+    assert {f.where for f in findings(model(sig), "SHAPE001")} == {"serve/c/inputs/inputs", "serve/c/outputs/scores"}
     reg = Signature("r", REGRESS, (spec("inputs", "DT_STRING"),), (spec("outputs", shape=(-1, 1)),))
-    assert not found(model(reg), "SHAPE001") and not found(model(reg), "TYPE001")
-    unknown = Signature("r", REGRESS, (spec("inputs", "DT_STRING", shape=None),), (spec("outputs", shape=None),))
-    assert not found(model(unknown), "SHAPE001")
+    assert not findings(model(reg), "SHAPE001") and not findings(model(reg), "TYPE001")
+    # unknown rank: a tensor_shape with unknown_rank set
+    unknown = Signature("r", REGRESS, (spec("inputs", "DT_STRING", shape=None, shape_present=True),),
+                        (spec("outputs", shape=None, shape_present=True),))
+    assert not findings(model(unknown), "SHAPE001")
 
 
 # --- readiness ----------------------------------------------------------------------------------
@@ -138,10 +125,10 @@ def test_dtype_and_shape_warnings():
 
 def test_serve_tag_and_serving_default():
     sig = Signature("serving_default", PREDICT, (spec("x"),), (spec("y"),))
-    assert found(model(sig, tags=("serve", "gpu")), "SERVE001")[0].message.endswith("--saved_model_tags=gpu,serve")
-    assert not found(model(sig), "SERVE001")
+    assert findings(model(sig, tags=("serve", "gpu")), "SERVE001")[0].message.endswith("--saved_model_tags=gpu,serve")
+    assert not findings(model(sig), "SERVE001")
     other = Signature("other", PREDICT, (spec("x"),), (spec("y"),))
-    [f] = found(model(other), "SERVE002")
+    [f] = findings(model(other), "SERVE002")
     assert f.severity is Severity.WARNING and "other" in f.message
 
 
@@ -157,9 +144,9 @@ def test_missing_variables_are_errors(tmp_path):
         model.chmod(0o755)
         (shutil.rmtree if (model / removed).is_dir() else os.remove)(model / removed)
         info = load(str(model), graph=True)
-        assert [f.where for f in found(info, "SERVE003")] == [missing], name
-    assert not found(load(str(GEN / "tf2_warmup"), graph=True), "SERVE003")
-    assert not found(load(str(REAL / "saved_model_counter"), graph=True), "SERVE003")
+        assert [f.where for f in findings(info, "SERVE003")] == [missing], name
+    assert not findings(load(str(GEN / "tf2_warmup"), graph=True), "SERVE003")
+    assert not findings(load(str(REAL / "saved_model_counter"), graph=True), "SERVE003")
 
 
 def test_missing_and_escaping_assets():
@@ -167,15 +154,15 @@ def test_missing_and_escaping_assets():
 
     mg = MetaGraph(("serve",), (), asset_files=(AssetFile("a:0", "vocab.txt"), AssetFile("b:0", "../../etc/passwd"), AssetFile("c:0", "ok.txt")))
     info = model(meta_graphs=(mg,), files=ModelFiles(variables=(), assets=("ok.txt",), assets_extra=()))
-    messages = {f.where: f.message for f in found(info, "SERVE004")}
+    messages = {f.where: f.message for f in findings(info, "SERVE004")}
     assert "missing" in messages["serve/assets/vocab.txt"]
     assert "outside the model" in messages["serve/assets/../../etc/passwd"]
     assert len(messages) == 2
-    assert not found(load(str(GEN / "tf1_assets_vocab_table"), graph=True), "SERVE004")
+    assert not findings(load(str(GEN / "tf1_assets_vocab_table"), graph=True), "SERVE004")
 
 
 def test_legacy_bundle_is_an_error_with_advice():
-    [f] = found(load(str(REAL / "session_bundle_half_plus_two"), graph=True), "SERVE007")
+    [f] = findings(load(str(REAL / "session_bundle_half_plus_two"), graph=True), "SERVE007")
     assert "re-export" in f.message
 
 
@@ -198,7 +185,7 @@ def test_warmup_files_written_with_tensorflow_are_valid():
     for name in ("tf2_warmup", "tf1_classify_regress_predict"):
         info = load(str(GEN / name), graph=True)
         assert info.files.warmup is not None and len(info.files.warmup.records) == 3
-        assert not found(info, "SERVE006"), name
+        assert not findings(info, "SERVE006"), name
 
 
 def test_broken_warmup_files(tmp_path):
@@ -219,12 +206,12 @@ def test_broken_warmup_files(tmp_path):
         return entry.SerializeToString()
 
     write_tfrecord(warmup, [log("", "x"), log("nope", "x"), log("serving_default", "x", "zzz")])
-    messages = [f.message for f in found(load(str(root), graph=True), "SERVE006")]
+    messages = [f.message for f in findings(load(str(root), graph=True), "SERVE006")]
     assert any("'nope'" in m for m in messages) and any("zzz" in m for m in messages) and len(messages) == 2
     write_tfrecord(warmup, [log("", "x")] * 1002)
-    assert any("1000" in f.message for f in found(load(str(root), graph=True), "SERVE006"))
+    assert any("1000" in f.message for f in findings(load(str(root), graph=True), "SERVE006"))
     warmup.write_bytes(warmup.read_bytes()[:30] + b"garbage")
-    assert any("TFRecord" in f.message for f in found(load(str(root), graph=True), "SERVE006"))
+    assert any("TFRecord" in f.message for f in findings(load(str(root), graph=True), "SERVE006"))
 
 
 # --- unsafe ops -----------------------------------------------------------------------------------
@@ -233,15 +220,15 @@ def test_broken_warmup_files(tmp_path):
 def test_unsafe_ops_in_tf1_graph_and_tf2_functions():
     for name in ("tf1_denylisted_ops", "tf2_denylisted_ops"):
         info = load(str(GEN / name), graph=True)
-        ops = {f.message.split()[1] for f in found(info, "SEC001")}
+        ops = {f.message.split()[1] for f in findings(info, "SEC001")}
         assert ops == {"ReadFile", "WriteFile", "PrintV2"}, name
-        assert {f.message.split()[1] for f in found(info, "SEC001", allow_ops=frozenset({"PrintV2"}))} == {"ReadFile", "WriteFile"}
+        assert {f.message.split()[1] for f in findings(info, "SEC001", allow_ops=frozenset({"PrintV2"}))} == {"ReadFile", "WriteFile"}
 
 
 def test_deny_op_extends_the_list():
     info = load(str(REAL / "saved_model_half_plus_two_cpu"), graph=True)
-    assert not found(info, "SEC001")
-    [f] = found(info, "SEC001", deny_ops=frozenset({"Mul"}))
+    assert not findings(info, "SEC001")
+    [f] = findings(info, "SEC001", deny_ops=frozenset({"Mul"}))
     assert "Mul" in f.message
 
 
@@ -344,38 +331,38 @@ def test_readme_lists_the_rules_as_check_does():
 
 def test_several_meta_graphs_note_which_are_not_served():
     info = load(str(GEN / "tf1_multi_metagraph"), graph=True)
-    assert sorted(f.where for f in found(info, "SERVE008")) == ["serve,gpu", "train"]
-    assert not found(load(str(REAL / "saved_model_counter"), graph=True), "SERVE008")
+    assert sorted(f.where for f in findings(info, "SERVE008")) == ["serve,gpu", "train"]
+    assert not findings(load(str(REAL / "saved_model_counter"), graph=True), "SERVE008")
 
 
 def test_format_notes_on_hand_built_models():
     sig = Signature("serving_default", PREDICT, (spec("x"),), (spec("y"),))
     mg = MetaGraph(("serve",), (sig,), tensorflow_version="2.21.0", stripped_default_attrs=True)
     info = model(meta_graphs=(mg,), schema_version=7, format="saved_model_pbtxt")
-    assert [f.message for f in found(info, "FMT001")] == ["written by TensorFlow 2.21.0"]
-    assert found(info, "FMT002")[0].severity is Severity.INFO
-    assert "7" in found(info, "FMT003")[0].message and found(info, "FMT003")[0].severity is Severity.WARNING
-    assert "text format" in found(info, "FMT004")[0].message
+    assert [f.message for f in findings(info, "FMT001")] == ["written by TensorFlow 2.21.0"]
+    assert findings(info, "FMT002")[0].severity is Severity.INFO
+    assert "7" in findings(info, "FMT003")[0].message and findings(info, "FMT003")[0].severity is Severity.WARNING
+    assert "text format" in findings(info, "FMT004")[0].message
     clean = model(sig)
-    assert not found(clean, "FMT002") and not found(clean, "FMT003") and not found(clean, "FMT004")
+    assert not findings(clean, "FMT002") and not findings(clean, "FMT003") and not findings(clean, "FMT004")
 
 
 def test_format_notes_on_real_models(tmp_path):
-    assert "1.14.0" in found(load(str(REAL / "saved_model_half_plus_two_cpu"), graph=True), "FMT001")[0].message
+    assert "1.14.0" in findings(load(str(REAL / "saved_model_half_plus_two_cpu"), graph=True), "FMT001")[0].message
     # saved_model_schema_version (field 1) = 99 appended: the last value of a scalar field wins
     pb = (TESTDATA / "minimal" / "saved_model.pb").read_bytes() + bytes([0x08, 99])
     (tmp_path / "saved_model.pb").write_bytes(pb)
-    [f] = found(load(str(tmp_path), graph=True), "FMT003")
+    [f] = findings(load(str(tmp_path), graph=True), "FMT003")
     assert "99" in f.message
-    assert found(load(str(GEN / "tf1_pbtxt"), graph=True), "FMT004")
-    assert found(load(str(GEN / "tf1_composite_tensors"), graph=True), "FMT002")
+    assert findings(load(str(GEN / "tf1_pbtxt"), graph=True), "FMT004")
+    assert findings(load(str(GEN / "tf1_composite_tensors"), graph=True), "FMT002")
 
 
 def test_version_directory_note():
     sig = Signature("serving_default", PREDICT, (spec("x"),), (spec("y"),))
     loose = model(sig, version=None, source="exports/my_model/saved_model.pb")
-    [f] = found(loose, "SERVE005")
+    [f] = findings(loose, "SERVE005")
     assert f.severity is Severity.INFO and "BASE/1/" in f.message
-    assert not found(model(sig, version=None, source="m/7/saved_model.pb"), "SERVE005")
-    assert not found(load(str(REAL / "saved_model_counter"), graph=True), "SERVE005")  # a model base path
-    assert found(load(str(GEN / "tf1_pbtxt"), graph=True), "SERVE005")
+    assert not findings(model(sig, version=None, source="m/7/saved_model.pb"), "SERVE005")
+    assert not findings(load(str(REAL / "saved_model_counter"), graph=True), "SERVE005")  # a model base path
+    assert findings(load(str(GEN / "tf1_pbtxt"), graph=True), "SERVE005")

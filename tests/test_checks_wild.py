@@ -14,11 +14,12 @@ import sys
 
 import pytest
 from conftest import REPO, TESTDATA, invoke
+from factories import found, model, node, wired
 
-from sigtool.checks import RULES, CheckOptions, run_checks
+from sigtool.checks import RULES, run_checks
 from sigtool.checks import ops as ops_rules
 from sigtool.loader import load
-from sigtool.model import Arg, Attr, FunctionGraph, Graph, MetaGraph, Node, SavedModelInfo, Signature, TensorSpec
+from sigtool.model import Arg, Attr, FunctionGraph, Graph, MetaGraph, SavedModelInfo
 
 WILD = TESTDATA / "wild" / "checks"
 
@@ -28,34 +29,6 @@ import make_check_models as generator
 
 def wild(name: str) -> SavedModelInfo:
     return load(str(WILD / name), graph=True)
-
-
-def found(info: SavedModelInfo, rule_id: str) -> list[tuple[str, str]]:
-    return sorted(RULES[rule_id].func(info, CheckOptions()))
-
-
-# --- building blocks for in-memory graphs --------------------------------------------------------
-
-
-def node(name: str, op: str, *inputs: str, **attrs: Attr) -> Node:
-    return Node(name, op, tuple(inputs), attrs=tuple(sorted(attrs.items())))
-
-
-def spec(key: str, name: str) -> TensorSpec:
-    return TensorSpec(key=key, dtype="DT_FLOAT", shape=(-1,), shape_present=True, encoding="name", name=name)
-
-
-def model(nodes, inputs: dict, outputs: dict, functions=()) -> SavedModelInfo:
-    sig = Signature(
-        "s",
-        "tensorflow/serving/predict",
-        tuple(spec(k, v) for k, v in sorted(inputs.items())),
-        tuple(spec(k, v) for k, v in sorted(outputs.items())),
-    )
-    mg = MetaGraph(tags=("serve",), signatures=(sig,), graph=Graph(tuple(nodes), tuple(functions)))
-    return SavedModelInfo(
-        path="m", source="m/saved_model.pb", format="saved_model_pb", schema_version=1, meta_graphs=(mg,)
-    )
 
 
 X = node("x", "Placeholder", dtype=Attr("type", "DT_FLOAT"))
@@ -100,7 +73,7 @@ def test_graph004_control_inputs_that_change_nothing_do_not_hide_a_constant():
         node("c2", "Const", "^noop"),
         node("c3", "Const", "^check"),
     ]
-    info = model(nodes, {"x": "x:0"}, {"a": "c1:0", "b": "c2:0", "c": "c3:0"})
+    info = model(wired("s", {"x": "x:0"}, {"a": "c1:0", "b": "c2:0", "c": "c3:0"}), nodes=nodes)
     assert [w for w, _ in found(info, "GRAPH004")] == ["serve/s/outputs/a", "serve/s/outputs/b", "serve/s/outputs/c"]
 
 
@@ -113,7 +86,7 @@ def test_graph004_update_through_identity_and_noop_groups():
         node("group", "NoOp", "^after"),
         node("value", "Const", "^group"),
     ]
-    assert found(model(nodes, {"x": "x:0"}, {"m": "value:0"}), "GRAPH004") == []
+    assert found(model(wired("s", {"x": "x:0"}, {"m": "value:0"}), nodes=nodes), "GRAPH004") == []
 
 
 def _tf2(body_extra, with_control: bool):
@@ -128,7 +101,7 @@ def _tf2(body_extra, with_control: bool):
     )
     call = node("call", "StatefulPartitionedCall", "x", f=Attr("func", "f"), Tout=Attr("list_type", ("DT_FLOAT",)))
     out = node("out", "Identity", "call", *(("^call",) if with_control else ()))
-    return model([X, call, out], {"x": "x:0"}, {"y": "out:0"}, functions=(f,))
+    return model(wired("s", {"x": "x:0"}, {"y": "out:0"}), nodes=[X, call, out], functions=(f,))
 
 
 def test_graph004_tf2_control_input_on_the_call_is_followed_only_for_updates():
@@ -143,7 +116,7 @@ def test_graph005_an_update_run_by_a_control_input_needs_its_placeholders():
     """Fetching the metric runs the update, and the update reads a placeholder the signature does not feed."""
     other = node("other", "Placeholder", dtype=Attr("type", "DT_FLOAT"))
     nodes = [X, other, VAR, node("update", "AssignAddVariableOp", "v", "other"), node("value", "Const", "^update")]
-    ((where, message),) = found(model(nodes, {"x": "x:0"}, {"m": "value:0"}), "GRAPH005")
+    ((where, message),) = found(model(wired("s", {"x": "x:0"}, {"m": "value:0"}), nodes=nodes), "GRAPH005")
     assert where == "serve/s/outputs/m" and "needs placeholder other" in message
 
 
@@ -246,7 +219,7 @@ def test_ops_rules_are_silent_on_ordinary_models():
 
 def test_function_calls_by_name_are_not_ops():
     f = FunctionGraph("my_fn", (), (), (node("c", "Const"),), ())
-    info = model([X, node("call", "my_fn", "x")], {"x": "x:0"}, {"y": "call:0"}, functions=(f,))
+    info = model(wired("s", {"x": "x:0"}, {"y": "call:0"}), nodes=[X, node("call", "my_fn", "x")], functions=(f,))
     assert ops_rules.graph_ops(info.meta_graphs[0]) == {"Placeholder": ["x"], "Const": ["my_fn/c"]}
     assert found(info, "OPS001") == []
 
@@ -365,11 +338,11 @@ def test_graph004_control_walk_ends_on_cycles_and_long_chains():
         node("next", "NextIteration", "merge"),
         node("c", "Const", "^merge"),
     ]
-    assert [w for w, _ in found(model(loop, {"x": "x:0"}, {"y": "c:0"}), "GRAPH004")] == ["serve/s/outputs/y"]
+    assert [w for w, _ in found(model(wired("s", {"x": "x:0"}, {"y": "c:0"}), nodes=loop), "GRAPH004")] == ["serve/s/outputs/y"]
     chain = [X, VAR, node("n0", "AssignAddVariableOp", "v", "x")]
     chain += [node(f"n{i}", "NoOp", f"^n{i - 1}") for i in range(1, 20_000)]
     chain.append(node("value", "Const", "^n19999"))
-    assert found(model(chain, {"x": "x:0"}, {"y": "value:0"}), "GRAPH004") == []
+    assert found(model(wired("s", {"x": "x:0"}, {"y": "value:0"}), nodes=chain), "GRAPH004") == []
 
 
 def test_ops_newer_than_the_data_and_kernels_added_later():

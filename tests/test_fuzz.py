@@ -41,6 +41,7 @@ import pytest
 from tf_oracle import RUNS
 
 from conftest import GEN, REAL, TESTDATA
+from factories import varint
 from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 from hypothesis.configuration import set_hypothesis_home_dir
@@ -105,16 +106,6 @@ def test_there_are_seeds():
 # --- the wire format, independently of sigtool's reader ----------------------------------------
 
 
-def enc_varint(value: int) -> bytes:
-    value &= (1 << 70) - 1
-    out = bytearray()
-    while True:
-        byte, value = value & 0x7F, value >> 7
-        out.append(byte | (0x80 if value else 0))
-        if not value:
-            return bytes(out)
-
-
 def dec_varint(buf: bytes, pos: int, end: int) -> tuple[int, int]:
     result = shift = 0
     while pos < end and shift < 70:
@@ -128,8 +119,8 @@ def dec_varint(buf: bytes, pos: int, end: int) -> tuple[int, int]:
 
 
 def field_bytes(number: int, wire_type: int, payload: bytes) -> bytes:
-    tag = enc_varint(number << 3 | wire_type)
-    return tag + (enc_varint(len(payload)) + payload if wire_type == 2 else payload)
+    tag = varint(number << 3 | wire_type)
+    return tag + (varint(len(payload)) + payload if wire_type == 2 else payload)
 
 
 class Loc:
@@ -203,7 +194,7 @@ def replace_in(buf: bytes, loc: Loc, a: int, b: int, new: bytes) -> bytes:
     delta = len(new) - (b - a)
     for len_pos, value_start, end in reversed(loc.chain):  # innermost first: its prefix lies after the outer ones
         old_prefix = value_start - len_pos
-        prefix = enc_varint(end - value_start + delta)
+        prefix = varint(end - value_start + delta)
         out = out[:len_pos] + prefix + out[len_pos + old_prefix :]
         delta += len(prefix) - old_prefix
     return out
@@ -251,37 +242,37 @@ def structural(draw, buf: bytes) -> tuple[bytes, str]:
         number = draw(st.one_of(st.integers(1, 16), st.integers(31, 35), st.integers(51, 56),
                                 st.sampled_from([0, 19000, 2**29 - 1, 2**29, 2**32])))
         wire_type = draw(st.one_of(st.just(loc.wire_type), st.integers(0, 7)))
-        new_tag = enc_varint(number << 3 | wire_type)
+        new_tag = varint(number << 3 | wire_type)
         if wire_type == 0 and loc.wire_type != 0 and draw(st.booleans()):  # a number where a message was
             value = draw(st.sampled_from(INTERESTING_VARINTS))
-            return replace_in(buf, loc, loc.start, loc.end, new_tag + enc_varint(value)), f"{loc} becomes {number}: {value}"
+            return replace_in(buf, loc, loc.start, loc.end, new_tag + varint(value)), f"{loc} becomes {number}: {value}"
         tag_end = loc.len_pos if loc.len_pos is not None else loc.value_start
         return replace_in(buf, loc, loc.start, tag_end, new_tag), f"retag {loc} as {number}/{wire_type}"
     if op == "rewire":  # the same field with another wire type, and a value that fits it
         wire_type = draw(st.sampled_from([t for t in (0, 1, 2, 3, 5) if t != loc.wire_type]))
         if wire_type == 0:
-            value = enc_varint(draw(st.sampled_from(INTERESTING_VARINTS)))
+            value = varint(draw(st.sampled_from(INTERESTING_VARINTS)))
         elif wire_type in (1, 5):
             value = draw(st.binary(min_size=8 if wire_type == 1 else 4, max_size=8 if wire_type == 1 else 4))
         elif wire_type == 2:
-            value = enc_varint(loc.end - loc.value_start) + buf[loc.value_start : loc.end]
+            value = varint(loc.end - loc.value_start) + buf[loc.value_start : loc.end]
         else:  # a group holding the old value
-            value = buf[loc.start : loc.end] + enc_varint(loc.number << 3 | 4)
-        new = enc_varint(loc.number << 3 | wire_type) + value
+            value = buf[loc.start : loc.end] + varint(loc.number << 3 | 4)
+        new = varint(loc.number << 3 | wire_type) + value
         return replace_in(buf, loc, loc.start, loc.end, new), f"{loc} rewritten as wire type {wire_type}"
     if loc.wire_type == 0 and op in ("varint", "inflate", "payload", "nest"):
         value = draw(st.one_of(st.sampled_from(INTERESTING_VARINTS), st.integers(0, 2**64 - 1)))
-        return replace_in(buf, loc, loc.value_start, loc.end, enc_varint(value)), f"set {loc} to {value}"
+        return replace_in(buf, loc, loc.value_start, loc.end, varint(value)), f"set {loc} to {value}"
     if loc.wire_type != 2:
         return replace_in(buf, loc, loc.value_start, loc.end, draw(st.binary(min_size=0, max_size=9))), f"overwrite {loc}"
     payload = buf[loc.value_start : loc.end]
     if op == "inflate":
         length = len(payload)
         claim = draw(st.one_of(st.sampled_from(INFLATED_LENGTHS), st.integers(length + 1, length + 64)))
-        prefix = enc_varint(claim)
+        prefix = varint(claim)
         if draw(st.booleans()):  # the same length, written with needless continuation bytes (up to 11 bytes)
             pad = draw(st.integers(1, 10))
-            prefix = bytes(b | 0x80 for b in enc_varint(length)) + b"\x80" * (pad - 1) + b"\x00"
+            prefix = bytes(b | 0x80 for b in varint(length)) + b"\x80" * (pad - 1) + b"\x00"
             claim = f"{length} in a {len(prefix)}-byte varint"
         out = buf[: loc.len_pos] + prefix + buf[loc.value_start :]
         return out, f"length of {loc} claims {claim}"
@@ -307,7 +298,7 @@ def structural(draw, buf: bytes) -> tuple[bytes, str]:
     elif choice == "double":
         new = payload + payload
     else:  # a varint where a message or string was
-        new = enc_varint(draw(st.sampled_from(INTERESTING_VARINTS)))
+        new = varint(draw(st.sampled_from(INTERESTING_VARINTS)))
     return replace_in(buf, loc, loc.value_start, loc.end, new), f"payload of {loc}: {choice} ({len(new)} bytes)"
 
 

@@ -27,6 +27,7 @@ import pytest
 
 import malformed
 from conftest import GEN, TESTDATA, assert_one_error_line, invoke
+from factories import ld, tag, varint, vf
 from tf_oracle import tf_reads
 
 from sigtool._proto import (
@@ -45,29 +46,6 @@ COMMANDS = (("show",), ("show", "--all", "-f", "json"), ("check",))
 
 
 # --- building inputs -------------------------------------------------------------------------------
-
-
-def varint(value: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte, value = value & 0x7F, value >> 7
-        out.append(byte | (0x80 if value else 0))
-        if not value:
-            return bytes(out)
-
-
-def tag(number: int, wire_type: int) -> bytes:
-    return varint(number << 3 | wire_type)
-
-
-def ld(number: int, payload: bytes) -> bytes:
-    """A length-delimited field."""
-    return tag(number, 2) + varint(len(payload)) + payload
-
-
-def vf(number: int, value: int) -> bytes:
-    """A varint field."""
-    return tag(number, 0) + varint(value)
 
 
 def tensor_info(name: str = "x:0", dtype: int = 1, dims=(-1, 1)) -> meta_graph_pb2.TensorInfo:

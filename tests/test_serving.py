@@ -18,8 +18,10 @@ from fractions import Fraction
 
 import pytest
 
+from factories import signature as sig
+from factories import spec  # spec(key, dtype, None): unknown rank, as most requests here need
 from sigtool.errors import RunError, UsageError
-from sigtool.model import CLASSIFY, PREDICT, REGRESS, Signature, TensorSpec
+from sigtool.model import CLASSIFY, PREDICT, REGRESS, TensorSpec
 from sigtool.serving.errors import RequestRejected
 from sigtool.serving.examples import build_examples, encode_example
 from sigtool.serving.floats import f32_from_decimal, format_float
@@ -34,15 +36,6 @@ from sigtool.serving.responses import (
 from sigtool.serving.values import Feature, Tensor
 
 INF = math.inf
-
-
-def spec(key: str, dtype: str, shape: tuple[int, ...] | None = None) -> TensorSpec:
-    return TensorSpec(key=key, dtype=dtype, shape=shape, shape_present=shape is not None, encoding="name",
-                      name=f"{key}:0")
-
-
-def sig(*inputs: TensorSpec, key: str = "serving_default", method: str = PREDICT, outputs=()) -> Signature:
-    return Signature(key, method, tuple(sorted(inputs, key=lambda t: t.key)), tuple(outputs))
 
 
 def f32(x: float) -> float:
@@ -69,13 +62,13 @@ def squeeze(text: str) -> str:
     return re.sub(r"\s+", "", text)
 
 
-INT32 = sig(spec("default", "DT_INT32"))
-FLOAT = sig(spec("default", "DT_FLOAT"))
-DOUBLE = sig(spec("default", "DT_DOUBLE"))
-STRING = sig(spec("default", "DT_STRING"))
-MULTI = sig(spec("int_tensor", "DT_INT32"), spec("str_tensor", "DT_STRING"), spec("float_tensor", "DT_FLOAT"),
-            spec("dbl_tensor", "DT_DOUBLE"))
-TWO = sig(spec("int_tensor", "DT_INT32"), spec("str_tensor", "DT_STRING"))
+INT32 = sig(spec("default", "DT_INT32", None))
+FLOAT = sig(spec("default", "DT_FLOAT", None))
+DOUBLE = sig(spec("default", "DT_DOUBLE", None))
+STRING = sig(spec("default", "DT_STRING", None))
+MULTI = sig(spec("int_tensor", "DT_INT32", None), spec("str_tensor", "DT_STRING", None), spec("float_tensor", "DT_FLOAT", None),
+            spec("dbl_tensor", "DT_DOUBLE", None))
+TWO = sig(spec("int_tensor", "DT_INT32", None), spec("str_tensor", "DT_STRING", None))
 DBL_MAX, DBL_MIN = sys.float_info.max, sys.float_info.min
 
 
@@ -116,13 +109,13 @@ PREDICT_GOLDEN = [
       "str_tensor": ("DT_STRING", (2, 2), (b"foo", b"bar", b"baz", b"bat")),
       "float_tensor": ("DT_FLOAT", (2, 2), (1.0, math.nan, 2.0, INF)),
       "dbl_tensor": ("DT_DOUBLE", (2, 1), (math.nan, 2.0))}),
-    ("SingleUnnamedTensorColumnarFormat", sig(spec("int_tensor", "DT_INT32")),
+    ("SingleUnnamedTensorColumnarFormat", sig(spec("int_tensor", "DT_INT32", None)),
      '{"inputs": {"int_tensor": [[[1,2],[3,4],[5,6]]]}}', False,
      {"int_tensor": ("DT_INT32", (1, 3, 2), (1, 2, 3, 4, 5, 6))}),
-    ("SingleUnnamedTensorColumnarFormat bare", sig(spec("int_tensor", "DT_INT32")),
+    ("SingleUnnamedTensorColumnarFormat bare", sig(spec("int_tensor", "DT_INT32", None)),
      '{"inputs": [[[1,2],[3,4],[5,6]]]}', False, {"int_tensor": ("DT_INT32", (1, 3, 2), (1, 2, 3, 4, 5, 6))}),
     ("MultipleNamedTensorColumnarFormat",
-     sig(spec("int_tensor", "DT_INT32"), spec("str_tensor", "DT_STRING"), spec("bin_tensor", "DT_STRING")),
+     sig(spec("int_tensor", "DT_INT32", None), spec("str_tensor", "DT_STRING", None), spec("bin_tensor", "DT_STRING", None)),
      ('{"inputs": {"int_tensor": [[[1,2],[3,4],[5,6]]], "str_tensor": ["foo", "bar"], '
      '"bin_tensor": { "b64" : "aGVsbG8=" }}}'), False,
      {"int_tensor": ("DT_INT32", (1, 3, 2), (1, 2, 3, 4, 5, 6)),
@@ -145,7 +138,7 @@ def test_predict_request_golden(case, signature, body, row, expected):
 
 
 def test_signature_name_is_kept_and_selects_the_signature():
-    images = sig(spec("default", "DT_INT32"), key="predict_images")
+    images = sig(spec("default", "DT_INT32", None), key="predict_images")
     req = parse_request('{"signature_name": "predict_images", "instances": [[1,2]]}',
                         {"predict_images": images, "serving_default": FLOAT})
     assert req.signature_name == "predict_images"
@@ -231,23 +224,23 @@ def test_error_texts_are_servings(body, serving):
      "INVALID_ARGUMENT: Encountered list at unexpected level: 1 expected < 1")),
     (STRING, '{"instances": [{"b64":"!!!"}]}',
      "Failed to process element: 0 of 'instances' list. Error: INVALID_ARGUMENT: Unable to base64 decode"),
-    (sig(spec("x", "DT_HALF")), '{"instances": [1.0]}',
+    (sig(spec("x", "DT_HALF", None)), '{"instances": [1.0]}',
      ("Failed to process element: 0 of 'instances' list. Error: UNIMPLEMENTED: Conversion of JSON Value: 1.0 to type: "
      "half")),
-    (sig(spec("a", "DT_INT32"), spec("b", "DT_INT32")), '{"instances": [{"a": [1, 2]}]}',
+    (sig(spec("a", "DT_INT32", None), spec("b", "DT_INT32", None)), '{"instances": [{"a": [1, 2]}]}',
      "Failed to process element: 0 of 'instances' list. JSON object: {\n    \"a\": [1, 2]\n} keys must be equal to: a,b"),
-    (sig(spec("a", "DT_INT32"), spec("b", "DT_INT32")), '{"instances": [{"a": 1, "c": 2}]}',
+    (sig(spec("a", "DT_INT32", None), spec("b", "DT_INT32", None)), '{"instances": [{"a": 1, "c": 2}]}',
      ("Failed to process element: 0 key: c of 'instances' list. Error: INVALID_ARGUMENT: JSON object: does not have "
      "named input: c")),
-    (sig(spec("a", "DT_INT32"), spec("b", "DT_INT32")), '{"instances": [{"a": 1, "b": 2}, [1]]}',
+    (sig(spec("a", "DT_INT32", None), spec("b", "DT_INT32", None)), '{"instances": [{"a": 1, "b": 2}, [1]]}',
      "Expecting object but got list at item 1 of input list"),
     (INT32, '{"instances": [1, {"x": 2}]}', "Expecting value/list but got object at item 1 of input list"),
-    (sig(spec("a", "DT_INT32"), spec("b", "DT_INT32")), '{"inputs": [1]}',
+    (sig(spec("a", "DT_INT32", None), spec("b", "DT_INT32", None)), '{"inputs": [1]}',
      "inputs is a plain value/list, but expecting an object as multiple input tensors required as per tensorinfo_map"),
-    (sig(spec("a", "DT_INT32"), spec("b", "DT_INT32")), '{"instances": [1]}',
+    (sig(spec("a", "DT_INT32", None), spec("b", "DT_INT32", None)), '{"instances": [1]}',
      ("instances is a plain list, but expecting list of objects as multiple input tensors required as per "
      "tensorinfo_map")),
-    (sig(spec("a", "DT_INT32"), spec("b", "DT_INT32")), '{"inputs": {"a": 1}}',
+    (sig(spec("a", "DT_INT32", None), spec("b", "DT_INT32", None)), '{"inputs": {"a": 1}}',
      "Missing named input: b in 'inputs' object."),
     (sig(), '{"instances": [1]}', "Failed to get input map for signature: DEFAULT"),
     (sig(key="get_counter"), '{"signature_name": "get_counter", "instances": [1]}',
@@ -265,7 +258,7 @@ def test_more_error_texts(signature, body, serving):
 
 
 def test_missing_keys_list_the_expected_ones_sorted():
-    two = sig(spec("b", "DT_INT32"), spec("a", "DT_INT32"))
+    two = sig(spec("b", "DT_INT32", None), spec("a", "DT_INT32", None))
     rejected('{"inputs": {"b": 1}}', two, "Missing named input: a", "a,b")
     rejected('{"instances": [{"zz": 1, "a": 1}]}', two, "does not have named input: zz", "a,b")
     rejected('{"instances": [1, 2]}', two, "plain list", "a,b")
@@ -309,7 +302,7 @@ DTYPE_OK = [
 
 @pytest.mark.parametrize("dtype,literal,value", DTYPE_OK)
 def test_dtype_conversion(dtype, literal, value):
-    req = parse_request(f'{{"instances": [{literal}]}}', sig(spec("x", dtype)))
+    req = parse_request(f'{{"instances": [{literal}]}}', sig(spec("x", dtype, None)))
     t = req.inputs["x"]
     assert (t.dtype, t.shape) == (dtype, (1,))
     assert same(t.values, (value,))
@@ -357,20 +350,20 @@ DTYPE_BAD = [
 
 @pytest.mark.parametrize("dtype,literal,words", DTYPE_BAD)
 def test_dtype_conversion_errors(dtype, literal, words):
-    rejected(f'{{"instances": [{literal}]}}', sig(spec("x", dtype)), words)
+    rejected(f'{{"instances": [{literal}]}}', sig(spec("x", dtype, None)), words)
 
 
 def test_wrong_type_errors_say_what_to_send():
-    rejected('{"instances": [1.5]}', sig(spec("x", "DT_UINT8")), "whole numbers")
-    rejected('{"instances": ["a"]}', sig(spec("x", "DT_BOOL")), "true or false")
-    rejected('{"instances": [1]}', sig(spec("x", "DT_STRING")), '"b64"')
-    rejected('{"instances": [1]}', sig(spec("x", "DT_HALF")), "gRPC")
+    rejected('{"instances": [1.5]}', sig(spec("x", "DT_UINT8", None)), "whole numbers")
+    rejected('{"instances": ["a"]}', sig(spec("x", "DT_BOOL", None)), "true or false")
+    rejected('{"instances": [1]}', sig(spec("x", "DT_STRING", None)), '"b64"')
+    rejected('{"instances": [1]}', sig(spec("x", "DT_HALF", None)), "gRPC")
     rejected('{"instances": [{"b64": "a-b_"}]}', STRING, "URL-safe")
 
 
 def test_bulk_and_in_order_reading_agree():
     # a well-formed plain batch is read in bulk; objects or faults take Serving's element-by-element walk
-    s = sig(spec("x", "DT_STRING"))
+    s = sig(spec("x", "DT_STRING", None))
     bulk = parse_request('{"instances": [["a", "b"], ["c", "d"]]}', s).inputs["x"]
     walked = parse_request('{"instances": [["a", "b"], ["c", {"b64": "ZA=="}]]}', s).inputs["x"]
     assert bulk == walked == Tensor("DT_STRING", (2, 2), (b"a", b"b", b"c", b"d"))
@@ -381,7 +374,7 @@ def test_bulk_and_in_order_reading_agree():
 def test_long_values_are_cut_in_messages():
     body = '{"instances": [{"a": [' + ", ".join(["1"] * 10_000) + "]}]}"
     with pytest.raises(RequestRejected) as info:
-        parse_request(body, sig(spec("a", "DT_INT32"), spec("b", "DT_INT32")))
+        parse_request(body, sig(spec("a", "DT_INT32", None), spec("b", "DT_INT32", None)))
     assert "keys must be equal to: a,b" in info.value.serving_message
     assert len(info.value.message) < 600
 
@@ -392,7 +385,7 @@ def test_tensor_checks_its_value_count():
 
 
 def test_row_and_columnar_formats():
-    x = sig(spec("x", "DT_FLOAT"))
+    x = sig(spec("x", "DT_FLOAT", None))
     row = parse_request('{"instances": [[1.0], [2.0]]}', x)
     col = parse_request('{"inputs": [[1.0], [2.0]]}', x)
     assert row.row_format and not col.row_format
@@ -406,7 +399,7 @@ def test_columnar_bare_values_and_independent_shapes():
     assert parse_request('{"inputs": 5}', INT32).inputs["default"] == Tensor("DT_INT32", (), (5,))
     assert parse_request('{"inputs": {"b64": "aGk="}}', STRING).inputs["default"] == Tensor("DT_STRING", (), (b"hi",))
     assert parse_request('{"inputs": []}', INT32).inputs["default"] == Tensor("DT_INT32", (0,), ())
-    two = sig(spec("a", "DT_INT32"), spec("b", "DT_STRING"))
+    two = sig(spec("a", "DT_INT32", None), spec("b", "DT_STRING", None))
     req = parse_request('{"inputs": {"a": [[1, 2, 3]], "b": "s", "ignored": {"x": 1}}}', two)
     assert req.inputs == {"a": Tensor("DT_INT32", (1, 3), (1, 2, 3)), "b": Tensor("DT_STRING", (), (b"s",))}
 
@@ -420,7 +413,7 @@ def test_json_parsing_follows_rapidjson():
     rejected('{"instances": [1,]}', FLOAT, "JSON Parse error")
     # a string with Inf inside is left alone when the tokens are rewritten
     req = parse_request('{"instances": [{"x": Inf, "s": "Inf -Inf -NaN"}]}',
-                        sig(spec("x", "DT_FLOAT"), spec("s", "DT_STRING")))
+                        sig(spec("x", "DT_FLOAT", None), spec("s", "DT_STRING", None)))
     assert req.inputs["s"].values == (b"Inf -Inf -NaN",) and req.inputs["x"].values == (INF,)
     # bytes that are not UTF-8 travel unchanged into DT_STRING, as rapidjson does not validate
     assert parse_request(b'{"instances": ["\xff\xfe"]}', STRING).inputs["default"].values == (b"\xff\xfe",)
@@ -763,8 +756,8 @@ def test_end_to_end_predict(body, response):
 
 
 def test_end_to_end_classify_and_regress():
-    regress = sig(spec("inputs", "DT_STRING"), key="regress_x_to_y", method=REGRESS)
-    classify = sig(spec("inputs", "DT_STRING"), key="classify_x_to_y", method=CLASSIFY)
+    regress = sig(spec("inputs", "DT_STRING", None), key="regress_x_to_y", method=REGRESS)
+    classify = sig(spec("inputs", "DT_STRING", None), key="classify_x_to_y", method=CLASSIFY)
     signatures = {"regress_x_to_y": regress, "classify_x_to_y": classify, "serving_default": HALF_PLUS_TWO}
     req = parse_request('{"signature_name": "regress_x_to_y", "examples": [ { "x": 80.0 } ] }', signatures,
                         method="regress")
@@ -777,7 +770,7 @@ def test_end_to_end_classify_and_regress():
 
 # ---------------------------------------------------------------- classify / regress requests
 
-CLASSIFY_SIG = sig(spec("inputs", "DT_STRING"), method=CLASSIFY)
+CLASSIFY_SIG = sig(spec("inputs", "DT_STRING", None), method=CLASSIFY)
 EX1 = '{"examples": [{"names": ["foo","bar"], "ratings": [8.0, 9.0], "age": 20}, {"names": ["baz"], "ratings": 6.0}]}'
 EX2 = ('{"signature_name": "custom_signture", "context": {"query": "pizza", "location": ["sfo"]}, "examples": '
        '[{"names": ["foo","bar"], "ratings": [8.0, 9.0, NaN, Infinity], "age": 20}, {"names": ["baz", '
@@ -836,9 +829,9 @@ def test_examples_errors(body, words):
 def test_examples_request_checks():
     rejected('{"instances": [1]}', CLASSIFY_SIG, "When method is classify, key 'examples' is expected",
              method="classify")
-    rejected('{"examples": [{"a": 1}]}', sig(spec("x", "DT_STRING"), method=REGRESS), "No regression inputs found",
+    rejected('{"examples": [{"a": 1}]}', sig(spec("x", "DT_STRING", None), method=REGRESS), "No regression inputs found",
              "'x'")
-    rejected('{"examples": [{"a": 1}]}', sig(spec("a", "DT_STRING"), spec("b", "DT_STRING")),
+    rejected('{"examples": [{"a": 1}]}', sig(spec("a", "DT_STRING", None), spec("b", "DT_STRING", None)),
              "Expected one input Tensor.")
     rejected('{"signature_name": "nope", "examples": [{"a": 1}]}', {"c": CLASSIFY_SIG},
              "No signature was found with the name: nope", "one of: c")
