@@ -109,39 +109,3 @@ def test_run_answers_what_tensorflow_computes(rel, key, inputs):
         ours = _flat(outputs[name])
         assert len(ours) == len(theirs["flat"]), name
         assert all(_same(a, b) for a, b in zip(ours, theirs["flat"])), (name, ours, theirs["flat"])
-
-
-def test_a_tensorflow_model_classifies_our_examples():
-    """JSON examples -> sigtool's tf.Example bytes -> a TF1 classify graph -> Serving's classify body."""
-    import tensorflow as tf
-
-    from sigtool.model import CLASSIFY, Signature, TensorSpec
-    from sigtool.serving.examples import build_examples
-    from sigtool.serving.requests import parse_request
-    from sigtool.serving.responses import format_classify_response
-    from sigtool.serving.values import Tensor
-
-    inputs = TensorSpec(key="inputs", dtype="DT_STRING", shape=None, shape_present=False, encoding="name", name="inputs:0")
-    req = parse_request('{"examples": [{"color": "green", "x": 1.0, "x2": 4.0}, {"x": 3.0}, '
-                        '{"color": "blue", "x": -2.0}]}', Signature("serving_default", CLASSIFY, (inputs,), ()))
-    blobs = build_examples(req)
-
-    def example(**features):  # the same Examples, built by TensorFlow
-        feats = {k: tf.train.Feature(bytes_list=tf.train.BytesList(value=[v.encode()])) if isinstance(v, str)
-                 else tf.train.Feature(float_list=tf.train.FloatList(value=[v])) for k, v in features.items()}
-        return tf.train.Example(features=tf.train.Features(feature=feats))
-
-    theirs = [example(color="green", x=1.0, x2=4.0), example(x=3.0), example(color="blue", x=-2.0)]
-    assert [tf.train.Example.FromString(b) for b in blobs] == theirs
-
-    with tf.compat.v1.Session(graph=tf.Graph()) as sess:
-        meta = tf.compat.v1.saved_model.loader.load(sess, ["serve"], str(TESTDATA / "tf" / "tf1_classify_regress_predict"))
-        sd = meta.signature_def["serving_default"]
-        out = sess.run({k: sd.outputs[k].name for k in ("classes", "scores")}, {sd.inputs["inputs"].name: blobs})
-    classes = Tensor("DT_STRING", out["classes"].shape, tuple(out["classes"].flatten().tolist()))
-    scores = Tensor("DT_FLOAT", out["scores"].shape, tuple(out["scores"].flatten().tolist()))
-    body = format_classify_response(classes, scores, len(blobs))
-    assert body.startswith('{\n    "results": [[["red", ') and body.endswith("]]\n    ]\n}")
-    for got, labels, values in zip(json.loads(body)["results"], out["classes"].tolist(), out["scores"].tolist()):
-        assert [label for label, _ in got] == [label.decode() for label in labels]
-        assert [score for _, score in got] == pytest.approx(values, rel=1e-6)
