@@ -25,7 +25,8 @@ CONFORMANCE = REPO / "tests" / "conformance"
 # What testdata/ holds besides make_testdata.py's byte-exact cases: the other generators and their outputs,
 # and real/ (TF Serving's models, copied; see real/PROVENANCE.md).
 NOT_MAKE_TESTDATA = {"make_testdata.py", "make_tf_models.py", "tf", "real", "make_check_models.py", "make_loader_models.py",
-                     "make_rule_fixtures.py", "rules", "make_run_models.py", "run", "wild", "__pycache__"}
+                     "make_rule_fixtures.py", "rules", "make_run_models.py", "run", "wild", "__pycache__",
+                     "make_diff_models.py", "diff", "metadata"}
 _corpus: Path | None = None
 
 
