@@ -112,14 +112,14 @@ def _number(value: float, fmt):
 
 
 def _simple_dtoa(value: float) -> str:
-    text = "%.15g" % value
-    return text if float(text) == value else "%.17g" % value
+    text = f"{value:.15g}"
+    return text if float(text) == value else f"{value:.17g}"
 
 
 def _simple_ftoa(value: float) -> str:
     f32 = struct.unpack("<f", struct.pack("<f", value))[0]
-    text = "%.6g" % f32
-    return text if struct.unpack("<f", struct.pack("<f", float(text)))[0] == f32 else "%.9g" % f32
+    text = f"{f32:.6g}"
+    return text if struct.unpack("<f", struct.pack("<f", float(text)))[0] == f32 else f"{f32:.9g}"
 
 
 def _write(value, level: int, out: list[str]) -> None:
@@ -164,8 +164,8 @@ def _escaped(code: int) -> bool:
 def _unicode_escape(code: int) -> str:
     if code > 0xFFFF:
         code -= 0x10000
-        return "\\u%04x\\u%04x" % (0xD800 + (code >> 10), 0xDC00 + (code & 0x3FF))
-    return "\\u%04x" % code
+        return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+    return f"\\u{code:04x}"
 
 
 def _quote(text: str) -> str:

@@ -30,10 +30,12 @@ def signature_defs(info: SavedModelInfo, meta_graph_index: int) -> list[tuple[st
             entries = _pbtxt_entries(bytes(buf), located.display, meta_graph_index)
         else:
             entries = _pb_entries(buf, located.display, meta_graph_index)
+    from google.protobuf import message as pb_message
+
     holder = meta_graph_pb2.MetaGraphDef()
     try:
         holder.ParseFromString(entries)
-    except Exception as e:  # DecodeError, or UnicodeDecodeError from protobuf 3.20's pure-Python parser
+    except (pb_message.DecodeError, UnicodeDecodeError) as e:  # the latter: protobuf 3.20's pure-Python parser
         raise LoadError(f"{located.display}: the signature_def map of MetaGraph {meta_graph_index} does not parse ({e})") from None
     return sorted(holder.signature_def.items())
 
