@@ -447,6 +447,8 @@ def _load_hint(e: BaseException, *, function: bool) -> str:
 
 def _run_hint(e: BaseException, *, function: bool) -> str:
     text = str(e)
+    if re.search(r"not registered|No OpKernel was registered", text):
+        return "this TensorFlow cannot run an op of the graph; sigtool check names such ops (OPS001)"
     if "assign a device" in text or "was explicitly assigned" in text:
         return "the graph pins ops to a device TensorFlow cannot see here; try --device cpu"
     if _UNRESTORED.search(text):

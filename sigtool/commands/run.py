@@ -147,8 +147,8 @@ def _with_op_hint(error: RunError, mg: MetaGraph) -> RunError:
     problems = unregistered_ops(mg, runner.tensorflow_version())
     if not problems:
         return error
-    named = "; ".join(f"{op}: {reason}" for op, reason in problems[:3])
-    return RunError(f"{message}; {named} (sigtool check lists every such op, OPS001)")
+    ops = ", ".join(op for op, _ in problems)
+    return RunError(f"{message}; op data for TensorFlow {runner.tensorflow_version()}: {ops}: {problems[0][1]}")
 
 
 def read_input_json(value: str) -> str:
