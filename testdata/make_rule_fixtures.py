@@ -348,7 +348,7 @@ def serve008():
     return pb(both), pb(predict_model())
 
 
-@case("SHAPE001", "serve/serving_default/outputs/scores  scores shape [?] is not rank 2")
+@case("SHAPE001", "serve/serving_default/outputs/scores  scores shape (?,) is not rank 2")
 def shape001():
     rank_one = classify_model(top_score_only=True)
     return pb(rank_one), pb(classify_model())

@@ -12,7 +12,7 @@ import pytest
 from tf_oracle import MODELS, oracle
 
 from sigtool.checks import RULES, CheckOptions, run_checks
-from sigtool.checks.graph import Tracer, render_path
+from sigtool.checks.dataflow import Tracer, render_path
 from sigtool.loader import load
 from sigtool.model import (
     Arg,

@@ -2,23 +2,24 @@
 
 from __future__ import annotations
 
-from sigtool.checks.rules import Severity, rule, tags_of
+from sigtool.checks.registry import Severity, rule
+from sigtool.model import format_tags
 
 
 @rule("FMT001", Severity.INFO)
-def writer_version(info, options):
+def writer_version(ctx):
     """Which TensorFlow version wrote each MetaGraph.
 
     Serving must be at least as new as the TF that wrote the model for every
     op it uses.
     """
-    for mg in info.meta_graphs:
+    for mg in ctx.info.meta_graphs:
         version = mg.tensorflow_version or "not recorded"
-        yield tags_of(mg), f"written by TensorFlow {version}" + (" (legacy SessionBundle)" if info.legacy else "")
+        yield format_tags(mg.tags), f"written by TensorFlow {version}" + (" (legacy SessionBundle)" if ctx.info.legacy else "")
 
 
 @rule("FMT002", Severity.INFO)
-def stripped_default_attrs(info, options):
+def stripped_default_attrs(ctx):
     """Default-valued attributes were stripped from the graph.
 
     This is what lets an older TF load the graph: an attribute that a newer
@@ -26,11 +27,11 @@ def stripped_default_attrs(info, options):
     Serving) that predates the attribute does not reject the node. Ops that
     are newer than the loading TF still fail (OPS001 names them).
     """
-    for mg in info.meta_graphs:
+    for mg in ctx.info.meta_graphs:
         if mg.stripped_default_attrs:
             writer = f"TensorFlow {mg.tensorflow_version}" if mg.tensorflow_version else "the TensorFlow that wrote it"
             yield (
-                tags_of(mg),
+                format_tags(mg.tags),
                 (
                     f"default attrs stripped: TensorFlow or Serving older than {writer} can load its nodes, "
                     f"as long as it registers every op"
@@ -39,21 +40,21 @@ def stripped_default_attrs(info, options):
 
 
 @rule("FMT003", Severity.WARNING)
-def schema_version_one(info, options):
+def schema_version_one(ctx):
     """saved_model_schema_version is 1, the only version TensorFlow writes.
 
     Another value means the file was written by something else or edited.
     """
-    if not info.legacy and info.schema_version != 1:
-        yield info.source, f"saved_model_schema_version is {info.schema_version}, not 1"
+    if not ctx.info.legacy and ctx.info.schema_version != 1:
+        yield ctx.info.source, f"saved_model_schema_version is {ctx.info.schema_version}, not 1"
 
 
 @rule("FMT004", Severity.INFO)
-def binary_format(info, options):
+def binary_format(ctx):
     """The model is binary saved_model.pb rather than text saved_model.pbtxt.
 
     Serving and TF read .pbtxt too, but it is larger and slower to parse, and
     binary is what tf.saved_model.save writes.
     """
-    if info.format == "saved_model_pbtxt":
-        yield info.source, "text format (saved_model.pbtxt): larger and slower to load than saved_model.pb"
+    if ctx.info.format == "saved_model_pbtxt":
+        yield ctx.info.source, "text format (saved_model.pbtxt): larger and slower to load than saved_model.pb"

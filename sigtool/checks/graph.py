@@ -2,193 +2,23 @@
 
 GRAPH001-003 and GRAPH005 compare each TensorInfo with the nodes it names;
 GRAPH004 follows data and control dependencies backwards from each output,
-through the main graph and into the functions it calls (tracer.py), to find
+through the main graph and into the functions it calls (dataflow.py, walked once per run
+and shared with GRAPH005 through the CheckContext), to find
 outputs that no input can change. Everything here reads the plain Graph (MetaGraph.graph): a model
 loaded without graph=True has nothing to check.
 """
 
 from __future__ import annotations
 
-import weakref
-
-from sigtool.checks.graphref import PLACEHOLDERS, called_function, parse_tensor_name
-from sigtool.checks.rules import Severity, rule, tags_of, where
-from sigtool.checks.tracer import Tracer, is_stateful_op, is_update_op, render_path
-from sigtool.model import FunctionGraph, Graph, MetaGraph, Node, Signature, TensorSpec
-
-# Re-exported: other modules and tests import these from here.
-__all__ = ["Tracer", "called_function", "is_stateful_op", "is_update_op", "parse_tensor_name", "render_path"]
-
-# --- what the graph says about a tensor ------------------------------------------------------
-
-
-# Ops with exactly one output (the index of a TensorInfo on them must be 0).
-_SINGLE_OUTPUT = frozenset(
-    """Abs Add AddN AddV2 All Any ArgMax ArgMin AvgPool BatchMatMul BatchMatMulV2 BatchMatMulV3 BiasAdd
-    BroadcastTo Cast Ceil CheckNumerics ClipByValue Concat ConcatV2 Const Conv2D Conv3D Cos Cumprod
-    Cumsum DepthwiseConv2dNative Div DivNoNan Einsum Elu EnsureShape Equal Erf Exp ExpandDims Fill Floor
-    FloorDiv FloorMod GatherNd GatherV2 Greater GreaterEqual Identity IsFinite IsInf IsNan L2Loss
-    LeakyRelu Less LessEqual Log Log1p LogSoftmax LogicalAnd LogicalNot LogicalOr MatMul Max MaxPool
-    Maximum Mean Min Minimum MirrorPad Mod Mul MulNoNan Neg NotEqual OneHot OnesLike Pack Pad PadV2
-    Placeholder PlaceholderWithDefault Pow Prod Range Rank ReadVariableOp RealDiv Reciprocal Relu Relu6
-    Reshape ResizeBilinear ReverseV2 Round Rsqrt Select SelectV2 Selu Shape Sigmoid Sign Sin Size Slice
-    Snapshot Softmax Softplus Softsign Sqrt Square SquaredDifference Squeeze StopGradient StridedSlice
-    StringJoin Sub Sum Tanh Tile Transpose VarHandleOp Variable VariableV2 Where ZerosLike""".split()  # noqa: SIM905 (a table reads best as words)
-)
-# Ops whose output count is the length of a list attribute (or an int attribute).
-_OUTPUT_COUNT_ATTR = {
-    "IdentityN": "T",
-    "IteratorGetNext": "output_types",
-    "IteratorGetNextSync": "output_types",
-    "OptionalGetValue": "output_types",
-    "RestoreV2": "dtypes",
-    "PyFunc": "Tout",
-    "PyFuncStateless": "Tout",
-    "EagerPyFunc": "Tout",
-    "If": "Tout",
-    "StatelessIf": "Tout",
-    "Case": "Tout",
-    "StatelessCase": "Tout",
-    "While": "T",
-    "StatelessWhile": "T",
-    "Unpack": "num",
-    "Split": "num_split",
-    "SplitV": "num_split",
-}
-# Ops whose (single) output has the dtype held in an attribute.
-_DTYPE_ATTR = {
-    "Placeholder": "dtype",
-    "PlaceholderV2": "dtype",
-    "PlaceholderWithDefault": "dtype",
-    "Const": "dtype",
-    "ReadVariableOp": "dtype",
-    "Cast": "DstT",
-    "GatherV2": "Tparams",
-    "Gather": "Tparams",
-    "ResourceGather": "dtype",
-}
-_REF_OPS = {"VariableV2", "Variable"}  # output: a reference to a variable of their dtype
-_T_OPS = frozenset(
-    """Abs Add AddN AddV2 AvgPool BatchMatMul BatchMatMulV2 BiasAdd BroadcastTo CheckNumerics ClipByValue
-    Concat ConcatV2 Conv2D Cumprod Cumsum DepthwiseConv2dNative Div DivNoNan Einsum Elu EnsureShape Erf
-    Exp ExpandDims Fill Floor FloorDiv FloorMod Identity L2Loss LeakyRelu Log Log1p LogSoftmax MatMul
-    Max MaxPool Maximum Mean Min Minimum MirrorPad Mod Mul MulNoNan Neg OnesLike Pack Pad PadV2 Pow Prod
-    RealDiv Reciprocal Relu Relu6 Reshape ReverseV2 Round Rsqrt Select SelectV2 Selu Sigmoid Sign Slice
-    Snapshot Softmax Softplus Softsign Sqrt Square SquaredDifference Squeeze StopGradient StridedSlice
-    Sub Sum Tanh Tile Transpose ZerosLike""".split()  # noqa: SIM905 (a table reads best as words)
-)
-_BOOL_OPS = frozenset(
-    """Equal NotEqual Less LessEqual Greater GreaterEqual LogicalAnd LogicalOr LogicalNot IsNan IsInf
-    IsFinite All Any""".split()  # noqa: SIM905 (a table reads best as words)
-)
-_DEFAULTED_TYPE = {
-    "Shape": ("out_type", "DT_INT32"),
-    "Size": ("out_type", "DT_INT32"),
-    "Rank": (None, "DT_INT32"),
-    "ArgMax": ("output_type", "DT_INT64"),
-    "ArgMin": ("output_type", "DT_INT64"),
-    "Where": (None, "DT_INT64"),
-    "VarHandleOp": (None, "DT_RESOURCE"),
-    "StringJoin": (None, "DT_STRING"),
-}
-
-
-def num_outputs(node: Node, graph: Graph) -> int | None:
-    """How many outputs the node has, where that is knowable; None otherwise."""
-    fn = called_function(node, graph)
-    if fn is not None:
-        tout = node.attr("Tout")
-        if tout is not None and tout.kind.startswith("list_"):
-            return len(tout.value)
-        if isinstance(fn, FunctionGraph) and not any(a.number_attr or a.type_list_attr for a in fn.outputs):
-            return len(fn.outputs)
-        return None
-    count_attr = _OUTPUT_COUNT_ATTR.get(node.op)
-    if count_attr:
-        a = node.attr(count_attr)
-        if a is not None and a.kind == "int":
-            return a.value
-        if a is not None and a.kind.startswith("list_"):
-            return len(a.value)
-    shapes = node.attr("_output_shapes")
-    if shapes is not None and shapes.kind.startswith("list_"):
-        return len(shapes.value)
-    if node.op in _SINGLE_OUTPUT:
-        return 1
-    return None
-
-
-def output_dtype(node: Node, index: int, graph: Graph) -> str | None:
-    """The dtype of output `index` of the node, where that is knowable; None otherwise."""
-
-    def type_attr(name):
-        a = node.attr(name)
-        return a.value if a is not None and a.kind == "type" and a.value else None
-
-    fn = called_function(node, graph)
-    if fn is not None:
-        tout = node.attr("Tout")
-        if tout is not None and tout.kind == "list_type":
-            return tout.value[index] if index < len(tout.value) else None
-        outputs = fn.outputs if isinstance(fn, FunctionGraph) else ()
-        if index < len(outputs) and not any(a.number_attr or a.type_list_attr for a in outputs[:index]):
-            return outputs[index].dtype or None
-        return None
-    if node.op == "IdentityN":
-        t = node.attr("T")
-        return t.value[index] if t is not None and t.kind == "list_type" and index < len(t.value) else None
-    if index != 0:
-        return None
-    if node.op in _REF_OPS:
-        dtype = type_attr("dtype")
-        return dtype and dtype + "_REF"
-    if node.op in _DTYPE_ATTR:
-        return type_attr(_DTYPE_ATTR[node.op])
-    if node.op in _T_OPS:
-        return type_attr("T")
-    if node.op in _BOOL_OPS:
-        return "DT_BOOL"
-    if node.op in _DEFAULTED_TYPE:
-        name, default = _DEFAULTED_TYPE[node.op]
-        return (type_attr(name) if name else None) or default
-    return None
+from sigtool.checks.context import components
+from sigtool.checks.dataflow import render_path
+from sigtool.checks.registry import Severity, rule, where
+from sigtool.model import FunctionGraph, MetaGraph, Node, Signature, format_tags
+from sigtool.ops import PLACEHOLDERS, called_function, num_outputs, output_dtype, parse_tensor_name
 
 
 def _base(dtype: str) -> str:
     return dtype.removesuffix("_REF")
-
-
-def _components(t: TensorSpec) -> list[tuple[str, str, str]]:
-    """(label, graph tensor name, dtype the TensorInfo declares, or "") for every tensor a TensorInfo names.
-
-    A coo_sparse TensorInfo's dtype is that of its values; composite components carry their own.
-    """
-    if t.encoding == "coo_sparse" and t.sparse is not None:
-        return [
-            ("values", t.sparse.values, t.dtype),
-            ("indices", t.sparse.indices, ""),
-            ("dense_shape", t.sparse.dense_shape, ""),
-        ]
-    if t.encoding == "composite_tensor" and t.composite is not None:
-        found, todo = [], [((i,), c) for i, c in enumerate(t.composite.components)][::-1]
-        while todo:  # components nest (a ragged tensor of ragged tensors): no recursion
-            at, c = todo.pop()
-            if c.encoding == "composite_tensor" and c.composite is not None:
-                todo += [(at + (i,), cc) for i, cc in enumerate(c.composite.components)][::-1]
-            elif c.encoding == "coo_sparse" and c.sparse is not None:
-                found += [(f"{_component(at)} {part}", name, dtype) for part, name, dtype in _components(c)]
-            elif c.name:
-                found.append((_component(at), c.name, c.dtype))
-        return found
-    if t.name:
-        return [("", t.name, t.dtype)]
-    return []
-
-
-def _component(at: tuple[int, ...]) -> str:
-    if len(at) <= 4:
-        return "component " + ".".join(map(str, at))
-    return f"component {at[0]}.{at[1]}.….{at[-1]} (nested {len(at)} deep)"
 
 
 def _graph_signatures(info, *, internal: bool = False):
@@ -205,8 +35,8 @@ def _tensors(mg: MetaGraph, sig: Signature):
     """(io, key, where, label, tensor name, declared dtype) for every tensor the signature names."""
     for io, specs in (("inputs", sig.inputs), ("outputs", sig.outputs)):
         for t in specs:
-            place = where(tags_of(mg), sig.key, io, t.key)
-            for label, name, dtype in _components(t):
+            place = where(format_tags(mg.tags), sig.key, io, t.key)
+            for label, name, dtype in components(t):
                 yield io, t.key, place, label, name, dtype
 
 
@@ -218,7 +48,7 @@ def _what(key: str, label: str) -> str:
 
 
 @rule("GRAPH001", Severity.ERROR)
-def tensor_exists(info, options):
+def tensor_exists(ctx):
     """Every TensorInfo names a tensor that exists in the graph ("node:index", index in range).
 
     Serving feeds and fetches signature tensors by these names when a request
@@ -228,7 +58,7 @@ def tensor_exists(info, options):
     nothing catches this before a client does. Where the number of outputs is
     unknown (an op this tool does not know) the index is not checked.
     """
-    for mg, sig in _graph_signatures(info, internal=True):
+    for mg, sig in _graph_signatures(ctx.info, internal=True):
         graph = mg.graph
         for io, key, place, label, name, _ in _tensors(mg, sig):
             parsed = parse_tensor_name(name)
@@ -287,7 +117,7 @@ def tensor_exists(info, options):
 
 
 @rule("GRAPH002", Severity.WARNING)
-def tensor_dtype_agrees(info, options):
+def tensor_dtype_agrees(ctx):
     """Every TensorInfo's dtype agrees with the tensor it names in the graph.
 
     Clients build requests from the signature's dtypes (saved_model_cli, the
@@ -299,7 +129,7 @@ def tensor_dtype_agrees(info, options):
     Tout, the called function's output arg). Reference dtypes (DT_FLOAT_REF)
     match their base type.
     """
-    for mg, sig in _graph_signatures(info):
+    for mg, sig in _graph_signatures(ctx.info):
         graph = mg.graph
         for io, key, place, label, name, declared in _tensors(mg, sig):
             parsed = parse_tensor_name(name)
@@ -323,7 +153,7 @@ def tensor_dtype_agrees(info, options):
 
 
 @rule("GRAPH003", Severity.WARNING)
-def input_is_placeholder(info, options):
+def input_is_placeholder(ctx):
     """Every signature input is fed into a placeholder, not into a computed tensor.
 
     Feeding a tensor that an op computes silently replaces that op's result
@@ -332,7 +162,7 @@ def input_is_placeholder(info, options):
     placeholders. An Identity is accepted: TF1 exports (TF Serving's own
     half_plus_two) name a fed entry point with one on purpose.
     """
-    for mg, sig in _graph_signatures(info):
+    for mg, sig in _graph_signatures(ctx.info):
         computed: dict[str, tuple[str, list[tuple[str, str, Node]]]] = {}  # one finding per input
         for io, key, place, label, name, _ in _tensors(mg, sig):
             parsed = parse_tensor_name(name) if io == "inputs" else None
@@ -355,49 +185,8 @@ def input_is_placeholder(info, options):
             )
 
 
-def _feeds(sig: Signature) -> set[tuple[str, int]]:
-    found = set()
-    for t in sig.inputs:
-        for _, name, _ in _components(t):
-            parsed = parse_tensor_name(name)
-            if parsed:
-                found.add(parsed)
-    return found
-
-
-_LAST_TRACED: list = []  # [(weak reference to the info, its traced outputs)]: GRAPH004 and 005 share one walk
-
-
-def _forget_dead() -> None:
-    if _LAST_TRACED and _LAST_TRACED[0][0]() is None:
-        _LAST_TRACED.clear()
-
-
-def _traced_outputs(info) -> list:
-    """(meta graph, signature, output spec, [(tensor, dep or None)]) for every output of every API signature.
-
-    dep is None where the tensor is not in the graph or the walk ran out of budget.
-    """
-    if _LAST_TRACED and _LAST_TRACED[0][0]() is info:
-        return _LAST_TRACED[0][1]
-    found = []
-    for mg in info.meta_graphs:
-        if mg.graph is None:
-            continue
-        tracer = Tracer(mg.graph)
-        for sig in mg.signatures:
-            if sig.internal:
-                continue
-            feeds = _feeds(sig)
-            for t in sig.outputs:
-                found.append((mg, sig, t, [(name, tracer.trace(name, feeds)) for _, name, _ in _components(t)]))
-    _LAST_TRACED[:] = [(weakref.ref(info), found)]
-    weakref.finalize(info, _forget_dead)  # keep no graph alive once its model is gone
-    return found
-
-
 @rule("GRAPH004", Severity.WARNING)
-def output_depends_on_input(info, options):
+def output_depends_on_input(ctx):
     """Every signature output depends on an input or on state: none is a constant frozen at trace time.
 
     The tf.function trap: a Python branch, a numpy call or a Python value is
@@ -412,12 +201,13 @@ def output_depends_on_input(info, options):
     the run (TF2 puts ^StatefulPartitionedCall on every function output), so
     they do not count. Signatures without inputs are not checked.
     """
-    for mg, sig, t, traced in _traced_outputs(info):
+    for o in ctx.traced_outputs:
+        sig, t, traced = o.signature, o.output, o.tensors
         if not sig.inputs or not traced or not all(dep is not None and dep.constant for _, dep in traced):
             continue
         tensor, dep = traced[0]
         yield (
-            where(tags_of(mg), sig.key, "outputs", t.key),
+            where(format_tags(o.meta_graph.tags), sig.key, "outputs", t.key),
             (
                 f"output {t.key} does not depend on any input: {render_path(tensor, dep.path)} "
                 f"(a value frozen at trace time?); compute it from the inputs, or drop it"
@@ -426,7 +216,7 @@ def output_depends_on_input(info, options):
 
 
 @rule("GRAPH005", Severity.ERROR)
-def output_needs_only_fed_placeholders(info, options):
+def output_needs_only_fed_placeholders(ctx):
     """Every placeholder a signature output needs is one of the signature's inputs.
 
     Serving feeds only the signature's inputs. An output computed from
@@ -434,12 +224,13 @@ def output_needs_only_fed_placeholders(info, options):
     "You must feed a value for placeholder tensor": typically a TensorInfo
     that points at the wrong input, or an input left out of the signature.
     """
-    for mg, sig, t, traced in _traced_outputs(info):
-        unfed = sorted({name for _, dep in traced if dep is not None for name in dep.unfed})
+    for o in ctx.traced_outputs:
+        sig, t = o.signature, o.output
+        unfed = sorted({name for _, dep in o.tensors if dep is not None for name in dep.unfed})
         if unfed:
             names = ", ".join(unfed[:5]) + (f" and {len(unfed) - 5} more" if len(unfed) > 5 else "")
             yield (
-                where(tags_of(mg), sig.key, "outputs", t.key),
+                where(format_tags(o.meta_graph.tags), sig.key, "outputs", t.key),
                 (
                     f"output {t.key} needs placeholder{'s' * (len(unfed) > 1)} {names}, which {sig.key} does not feed; "
                     f"every request fails: add {'them' if len(unfed) > 1 else 'it'} to the signature's inputs"

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from sigtool.checks.rules import Severity, rule, tags_of
+from sigtool.checks.registry import Severity, rule
+from sigtool.model import format_tags
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "tf_ops.json"
 
@@ -271,7 +272,7 @@ def _problems(info, kinds, data: OpData):
 
 
 @rule("OPS001", Severity.ERROR)
-def ops_registered(info, options):
+def ops_registered(ctx):
     """Every op, in the graph or any library function, is one that current TensorFlow and Serving can run.
 
     TF and Serving refuse a graph with an op they do not register ("Op type
@@ -287,12 +288,12 @@ def ops_registered(info, options):
     except OpDataError as e:
         yield "", f"{e}: the op rules did not run; reinstall sigtool"
         return
-    for mg, p, places in _problems(info, ("removed", "no_kernel", "library", "unknown", "newer"), data):
-        yield tags_of(mg), f"{p.reason} (at {_places(places)})"
+    for mg, p, places in _problems(ctx.info, ("removed", "no_kernel", "library", "unknown", "newer"), data):
+        yield format_tags(mg.tags), f"{p.reason} (at {_places(places)})"
 
 
 @rule("OPS002", Severity.INFO)
-def ops_from_served_libraries(info, options):
+def ops_from_served_libraries(ctx):
     """Ops from tensorflow-text or TF Decision Forests: stock Serving runs them, TensorFlow alone does not.
 
     tensorflow_model_server links these libraries, so Serving loads the
@@ -303,12 +304,12 @@ def ops_from_served_libraries(info, options):
         data = op_data()
     except OpDataError:
         return  # OPS001 reports it
-    for mg, p, places in _problems(info, ("served_library",), data):
-        yield tags_of(mg), f"{p.reason} (at {_places(places)})"
+    for mg, p, places in _problems(ctx.info, ("served_library",), data):
+        yield format_tags(mg.tags), f"{p.reason} (at {_places(places)})"
 
 
 @rule("OPS003", Severity.INFO)
-def ops_need_recent_tensorflow(info, options):
+def ops_need_recent_tensorflow(ctx):
     """Ops that the oldest TensorFlow release in sigtool's op data does not run: older Serving refuses them.
 
     Serving must be at least as new as the ops the model uses. This names
@@ -320,7 +321,7 @@ def ops_need_recent_tensorflow(info, options):
     except OpDataError:
         return  # OPS001 reports it
     oldest = data.releases[0]
-    for mg in info.meta_graphs:
+    for mg in ctx.info.meta_graphs:
         needs = {}
         for op, places in graph_ops(mg).items():
             if classify(op, None, mg.tensorflow_version, data) is not None:
@@ -329,4 +330,4 @@ def ops_need_recent_tensorflow(info, options):
             if p is not None and p.kind == "newer":
                 needs[op] = (p, places)
         for op, (p, places) in sorted(needs.items()):
-            yield tags_of(mg), f"{p.reason} (at {_places(places)})"
+            yield format_tags(mg.tags), f"{p.reason} (at {_places(places)})"

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from sigtool.checks.rules import Severity, rule
+from sigtool.checks.registry import Severity, rule
 
 
 @rule("FMT005", Severity.ERROR)
-def invalid_utf8(info, options):
+def invalid_utf8(ctx):
     """Every proto3 string field (tags, keys, names) is valid UTF-8, as protobuf requires.
 
     Protobuf refuses a string field that is not UTF-8 ("String field had bad
@@ -15,5 +15,5 @@ def invalid_utf8(info, options):
     so findings about the garbled name (an unknown tag-set, a missing key) follow
     from this one; fix the exporter and re-export.
     """
-    for path in info.invalid_utf8:
-        yield info.source, f"TensorFlow will not parse this file: string field {path} is not valid UTF-8"
+    for path in ctx.info.invalid_utf8:
+        yield ctx.info.source, f"TensorFlow will not parse this file: string field {path} is not valid UTF-8"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 import re
 
-from sigtool.checks.rules import Severity, rule, tags_of, where
-from sigtool.model import DEFAULT_SIGNATURE, SERVE_TAG
+from sigtool.checks.registry import Severity, rule, where
+from sigtool.model import DEFAULT_SIGNATURE, SERVE_TAG, format_tags
 
 # Ops that create variables; a graph holding one needs a checkpoint in variables/.
 _VARIABLE_OPS = {"VariableV2", "Variable", "VarHandleOp", "AutoReloadVariable", "_VarHandlesOp"}
@@ -14,46 +14,46 @@ _SHARD = re.compile(r"variables\.data-(\d+)-of-(\d+)$")
 
 
 @rule("SERVE001", Severity.ERROR)
-def serve_tag_set_present(info, options):
+def serve_tag_set_present(ctx):
     """A MetaGraph is tagged exactly "serve", the tag-set Serving loads by default.
 
     Serving matches tag-sets exactly (--saved_model_tags=serve): a MetaGraph
     tagged {serve, gpu} is not found unless the server is started with those
     tags.
     """
-    if info.legacy or info.served_meta_graph is not None:
+    if ctx.info.legacy or ctx.info.served_meta_graph is not None:
         return
-    tag_sets = sorted({",".join(mg.tag_set) for mg in info.meta_graphs})
+    tag_sets = sorted({",".join(mg.tag_set) for mg in ctx.info.meta_graphs})
     hint = f"; start Serving with --saved_model_tags={tag_sets[0]}" if len(tag_sets) == 1 else ""
     yield "", f"no MetaGraph is tagged exactly 'serve' (tag-sets: {'; '.join(tag_sets) or 'none'}){hint}"
 
 
 @rule("SERVE002", Severity.WARNING)
-def serving_default_present(info, options):
+def serving_default_present(ctx):
     """The serve MetaGraph has a "serving_default" signature.
 
     Requests without a signature name use serving_default, and Serving has no
     fallback to "the only signature": clients must then always name one.
     """
-    mg = info.served_meta_graph
+    mg = ctx.info.served_meta_graph
     if mg is None or any(s.key == DEFAULT_SIGNATURE for s in mg.signatures):
         return
     keys = ", ".join(s.key for s in mg.signatures if not s.internal) or "none"
-    yield tags_of(mg), f"no serving_default signature (signatures: {keys}); requests must then name one"
+    yield format_tags(mg.tags), f"no serving_default signature (signatures: {keys}); requests must then name one"
 
 
 @rule("SERVE003", Severity.ERROR)
-def variables_complete(info, options):
+def variables_complete(ctx):
     """variables/ holds the index and every data shard when the graph has variables.
 
     Serving restores variables from variables/variables.index and
     variables.data-NNNNN-of-MMMMM; a missing file fails the model load.
     """
-    if info.legacy or info.files is None:
+    if ctx.info.legacy or ctx.info.files is None:
         return
-    if not any(n.op in _VARIABLE_OPS for mg in info.meta_graphs if mg.graph for n in _all_nodes(mg.graph)):
+    if not any(n.op in _VARIABLE_OPS for mg in ctx.info.meta_graphs if mg.graph for n in _all_nodes(mg.graph)):
         return
-    names = info.files.variables
+    names = ctx.info.files.variables
     if names is None:
         yield "variables/", "the graph has variables but there is no variables/ directory; copy the whole export"
         return
@@ -77,41 +77,41 @@ def _all_nodes(graph):
 
 
 @rule("SERVE004", Severity.ERROR)
-def assets_present(info, options):
+def assets_present(ctx):
     """Every asset the MetaGraph names (asset_file_def) exists under assets/.
 
     TF feeds each asset's path into the graph at load time (vocabularies,
     lookup tables). A missing file fails the load; a path that leaves the model
     directory is reported and never opened.
     """
-    if info.files is None:
+    if ctx.info.files is None:
         return
-    available = set(info.files.assets)
-    for mg in info.meta_graphs:
+    available = set(ctx.info.files.assets)
+    for mg in ctx.info.meta_graphs:
         for asset in mg.asset_files:
             path = os.path.normpath(asset.filename)
             if os.path.isabs(asset.filename) or path.startswith(".."):
                 yield (
-                    where(tags_of(mg), "assets", asset.filename),
+                    where(format_tags(mg.tags), "assets", asset.filename),
                     "asset path points outside the model directory; not opened",
                 )
             elif path not in available:
                 yield (
-                    where(tags_of(mg), "assets", asset.filename),
+                    where(format_tags(mg.tags), "assets", asset.filename),
                     f"assets/{asset.filename} is missing (fed to {asset.tensor_name})",
                 )
 
 
 @rule("SERVE005", Severity.INFO)
-def in_version_directory(info, options):
+def in_version_directory(ctx):
     """The model sits in a numbered version directory, as Serving's model base path needs.
 
     Serving loads MODEL_BASE_PATH/<version>/ and silently skips children whose
     names are not numbers.
     """
-    if info.version is not None:
+    if ctx.info.version is not None:
         return
-    directory = os.path.basename(os.path.dirname(os.path.normpath(info.source)))
+    directory = os.path.basename(os.path.dirname(os.path.normpath(ctx.info.source)))
     if not re.fullmatch(r"\s*[+-]?\d+\s*", directory):
         yield (
             "",
@@ -123,21 +123,21 @@ def in_version_directory(info, options):
 
 
 @rule("SERVE006", Severity.ERROR)
-def warmup_requests_valid(info, options):
+def warmup_requests_valid(ctx):
     """assets.extra/tf_serving_warmup_requests is well formed and its requests fit the model.
 
     Serving replays these requests while loading; a malformed file, more than
     1000 records, an unsupported log type, or a request naming a missing
     signature or input fails the model load.
     """
-    warmup = info.files.warmup if info.files else None
+    warmup = ctx.info.files.warmup if ctx.info.files else None
     if warmup is None:
         return
     if warmup.error:
         yield warmup.path, f"{warmup.error}; Serving fails the load (it must be a TFRecord of PredictionLog)"
     if warmup.more_than_limit:
         yield warmup.path, "more than 1000 records; Serving fails the load after the 1001st"
-    mg = info.served_meta_graph or (info.meta_graphs[0] if info.meta_graphs else None)
+    mg = ctx.info.served_meta_graph or (ctx.info.meta_graphs[0] if ctx.info.meta_graphs else None)
     if mg is None:
         return
     signatures = {s.key: s for s in mg.signatures}
@@ -162,15 +162,15 @@ def warmup_requests_valid(info, options):
 
 
 @rule("SERVE007", Severity.ERROR)
-def not_legacy_bundle(info, options):
+def not_legacy_bundle(ctx):
     """The model is a SavedModel, not a legacy SessionBundle export.
 
     Current Serving answers "Session Bundle is deprecated and removed." for a
     directory holding export.meta, before it even looks for saved_model.pb.
     """
-    if info.legacy:
+    if ctx.info.legacy:
         yield (
-            info.source,
+            ctx.info.source,
             (
                 "legacy SessionBundle export: current Serving refuses it; load it with TF 1.x and re-export with "
                 "tf.compat.v1.saved_model.Builder (or convert with TF <= 1.15's bundle shim), then drop export.meta"
@@ -179,20 +179,20 @@ def not_legacy_bundle(info, options):
 
 
 @rule("SERVE008", Severity.INFO)
-def one_meta_graph_served(info, options):
+def one_meta_graph_served(ctx):
     """With several MetaGraphs, Serving loads only the one whose tags match --saved_model_tags.
 
     The others (e.g. {serve, gpu} or {train}) are never served unless the
     server is started with their exact tag-set; their signatures are not reachable.
     """
-    if len(info.meta_graphs) < 2:
+    if len(ctx.info.meta_graphs) < 2:
         return
     seen = {(SERVE_TAG,)}  # the served tag-set; a later copy of any tag-set is SERVE009's
-    for mg in info.meta_graphs:
+    for mg in ctx.info.meta_graphs:
         if mg.tag_set not in seen:
             seen.add(mg.tag_set)
             yield (
-                tags_of(mg),
+                format_tags(mg.tags),
                 (
                     f"not served by default (Serving loads tags 'serve'); start it with "
                     f"--saved_model_tags={','.join(mg.tag_set)} to serve this MetaGraph instead"
@@ -201,7 +201,7 @@ def one_meta_graph_served(info, options):
 
 
 @rule("SERVE009", Severity.WARNING)
-def tag_sets_unique(info, options):
+def tag_sets_unique(ctx):
     """No two MetaGraphs have the same tag-set (compared as sets).
 
     TensorFlow's loader and Serving take the first MetaGraph whose tags match
@@ -210,15 +210,15 @@ def tag_sets_unique(info, options):
     the dead one look servable). Re-export with one MetaGraph per tag-set.
     """
     first: dict[tuple[str, ...], int] = {}
-    count = len(info.meta_graphs)
-    for i, mg in enumerate(info.meta_graphs):
+    count = len(ctx.info.meta_graphs)
+    for i, mg in enumerate(ctx.info.meta_graphs):
         if mg.tag_set not in first:
             first[mg.tag_set] = i
             continue
         j = first[mg.tag_set]
         keys = ", ".join(s.key for s in mg.signatures if not s.internal) or "none"
         yield (
-            f"{tags_of(mg)} (MetaGraph {i + 1} of {count})",
+            f"{format_tags(mg.tags)} (MetaGraph {i + 1} of {count})",
             (
                 f"same tag-set as MetaGraph {j + 1}, which TensorFlow and Serving load instead: this one is never "
                 f"loaded and its signatures ({keys}) are unreachable; drop it or give it its own tags"

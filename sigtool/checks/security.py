@@ -1,42 +1,67 @@
-"""Unsafe ops: a SavedModel is code, and some ops touch files, processes or the network."""
+"""Unsafe ops: a SavedModel is code, and some ops touch files, processes or the network.
+
+The list itself is sigtool.ops.UNSAFE_OPS; unsafe_ops() finds them, for SEC001
+and for `run`, which refuses such a model before TensorFlow loads it.
+"""
 
 from __future__ import annotations
 
-from sigtool.checks.rules import Severity, rule, tags_of
+from collections.abc import Iterable
+from dataclasses import dataclass
 
-# saved_model_cli scan's list, then a wider default. Checkpoint ops (Save,
-# SaveSlices, SaveV2, RestoreV2, MergeV2Checkpoints, ShardedFilename) are in
-# every model's saver and asset-table initializers read the model's own assets:
-# neither is listed.
-SCAN_DEFAULT = frozenset({"ReadFile", "WriteFile", "PrintV2"})
-UNSAFE_OPS: dict[str, str] = {
-    **{op: "reads or writes files" for op in (
-        "ReadFile", "WriteFile", "MatchingFiles", "ImmutableConst", "WholeFileReader", "WholeFileReaderV2",
-        "TextLineReader", "TextLineReaderV2", "FixedLengthRecordReader", "FixedLengthRecordReaderV2",
-        "TFRecordReader", "TFRecordReaderV2", "LMDBReader", "LoadAndRemapMatrix", "TextLineDataset",
-        "TFRecordDataset", "TFRecordDatasetV2", "FixedLengthRecordDataset", "FixedLengthRecordDatasetV2",
-        "LMDBDataset", "ExperimentalLMDBDataset", "DatasetToTFRecord", "ExperimentalDatasetToTFRecord",
-        "SaveDataset", "SaveDatasetV2", "LoadDataset", "SnapshotDataset", "SnapshotDatasetV2",
-        "CreateSummaryFileWriter", "WriteSummary", "WriteRawProtoSummary",
-    )},
-    **{op: "prints to the server's logs or a file" for op in ("PrintV2", "Print")},
-    **{op: "runs Python code" for op in ("PyFunc", "PyFuncStateless", "EagerPyFunc")},
-    **{op: "talks to the network" for op in (
-        "Rpc", "TryRpc", "RpcClient", "RpcServer", "RpcCall", "RpcServerStart", "RpcServerRegister",
-        "DataServiceDataset", "DataServiceDatasetV2", "DataServiceDatasetV3", "DataServiceDatasetV4",
-        "DebugIdentityV2", "DebugIdentityV3", "DebugIdentity", "DebugNanCount", "DebugNumericSummary",
-    )},
-}
+from sigtool.checks.registry import Severity, rule
+from sigtool.model import SavedModelInfo, format_tags
+from sigtool.ops import UNSAFE_OPS
 
 
-def denied(options) -> dict[str, str]:
-    ops = {op: why for op, why in UNSAFE_OPS.items() if op not in options.allow_ops}
-    ops.update({op: "on the --deny-op list" for op in options.deny_ops if op not in options.allow_ops})
+@dataclass(frozen=True)
+class UnsafeOp:
+    """One unsafe op in one MetaGraph, and where it is used."""
+
+    tags: str  # the MetaGraph's tag-set, as format_tags writes it
+    op: str
+    reason: str  # "reads or writes files", "on the --deny-op list", ...
+    places: tuple[str, ...]  # sorted node names; "function/node" inside a library function
+
+    @property
+    def summary(self) -> str:
+        """ "op ReadFile reads or writes files": what it is, without where."""
+        return f"op {self.op} {self.reason}"
+
+
+def denied(deny: Iterable[str] = (), allow: Iterable[str] = ()) -> dict[str, str]:
+    """op -> why it is unsafe: the default list, plus `deny`, less `allow`."""
+    allow = frozenset(allow)
+    ops = {op: why for op, why in UNSAFE_OPS.items() if op not in allow}
+    ops.update({op: "on the --deny-op list" for op in deny if op not in allow})
     return ops
 
 
+def unsafe_ops(info: SavedModelInfo, deny: Iterable[str] = (), allow: Iterable[str] = ()) -> list[UnsafeOp]:
+    """The unsafe ops in every MetaGraph whose graph was read (load with graph=True), sorted by tag-set and op.
+
+    deny adds ops to the default list (UNSAFE_OPS), allow removes them (--deny-op / --allow-op).
+    """
+    ops = denied(deny, allow)
+    found: set[UnsafeOp] = set()
+    for mg in info.meta_graphs:
+        if mg.graph is None:
+            continue
+        places: dict[str, list[str]] = {}
+        for node in mg.graph.nodes:
+            if node.op in ops:
+                places.setdefault(node.op, []).append(node.name)
+        for fn in mg.graph.functions:
+            for node in fn.nodes:
+                if node.op in ops:
+                    places.setdefault(node.op, []).append(f"{fn.name}/{node.name}")
+        tags = format_tags(mg.tags)
+        found.update(UnsafeOp(tags, op, ops[op], tuple(sorted(at))) for op, at in places.items())
+    return sorted(found, key=lambda u: (u.tags, u.op, u.places))
+
+
 @rule("SEC001", Severity.ERROR)
-def no_unsafe_ops(info, options):
+def no_unsafe_ops(ctx):
     """No op that touches files, processes or the network, in the graph or any library function.
 
     Loading a SavedModel runs its graph: ReadFile/WriteFile, Python callbacks,
@@ -44,18 +69,6 @@ def no_unsafe_ops(info, options):
     list extends saved_model_cli scan's three ops; --deny-op/--allow-op
     adjust it.
     """
-    deny = denied(options)
-    for mg in info.meta_graphs:
-        if mg.graph is None:
-            continue
-        found: dict[str, list[str]] = {}
-        for node in mg.graph.nodes:
-            if node.op in deny:
-                found.setdefault(node.op, []).append(node.name)
-        for fn in mg.graph.functions:
-            for node in fn.nodes:
-                if node.op in deny:
-                    found.setdefault(node.op, []).append(f"{fn.name}/{node.name}")
-        for op, places in sorted(found.items()):
-            shown = ", ".join(sorted(places)[:3]) + (f" and {len(places) - 3} more" if len(places) > 3 else "")
-            yield tags_of(mg), f"op {op} {deny[op]} (at {shown}); remove it, or --allow-op {op} if it is intended"
+    for u in unsafe_ops(ctx.info, ctx.options.deny_ops, ctx.options.allow_ops):
+        shown = ", ".join(u.places[:3]) + (f" and {len(u.places) - 3} more" if len(u.places) > 3 else "")
+        yield u.tags, f"{u.summary} (at {shown}); remove it, or --allow-op {u.op} if it is intended"

@@ -1,94 +1,30 @@
-"""The dependency walk behind GRAPH004/005: what each signature output needs, followed backwards.
+"""The dataflow engine behind GRAPH004/005: what a tensor depends on, followed backwards.
 
 Data inputs, and control inputs that run a state update, through the main graph
-and into the functions it calls; see Tracer.
+and into the functions it calls; see Tracer. The op facts it relies on (which
+ops are stateful, update state, call functions) are sigtool.ops's.
 """
 
 from __future__ import annotations
 
-from sigtool.checks.graphref import (
+from sigtool.model import FunctionGraph, Graph, Node
+from sigtool.ops import (
     CALL_OPS,
     CONST_OPS,
-    INDEX,
     UNFED_PLACEHOLDERS,
     called_function,
-    edge,
+    function_input,
+    graph_input,
+    input_node,
+    is_control,
+    is_stateful_op,
+    is_update_op,
     parse_tensor_name,
 )
-from sigtool.model import FunctionGraph, Graph, Node
 
-_STATEFUL_OPS = frozenset(
-    """Assign AssignAdd AssignSub DestroyTemporaryVariable EagerPyFunc HostRecv ImmutableConst
-    IsVariableInitialized MatchingFiles Multinomial NonDeterministicInts ParameterizedTruncatedNormal
-    PyFunc PyFuncStateless ReadFile Recv RngReadAndSkip RngSkip TemporaryVariable Timestamp
-    TruncatedNormal VarIsInitializedOp _HostRecv _Recv""".split()  # noqa: SIM905 (a table reads best as words)
-)
-# Parts of op names that read or create state, randomness, files or queues (a wide net: an op caught
-# here only makes an output count as non-constant, never raises a finding).
-_STATEFUL_PARTS = (
-    "Variable",
-    "VarHandle",
-    "HashTable",
-    "Table",
-    "Iterator",
-    "Random",
-    "Stateful",
-    "Queue",
-    "Reader",
-    "Dataset",
-    "File",
-    "Resource",
-    "TensorArray",
-    "Stack",
-    "Accumulator",
-    "Barrier",
-    "Seed",
-    "Mutex",
-    "Stage",
-    "Anonymous",
-    "Summary",
-)
-# Ops that change a variable, table, queue or stack (prefixes); the pure ops among them are excluded.
-_UPDATE_PREFIXES = (
-    "Assign",
-    "Scatter",
-    "ResourceScatter",
-    "Apply",
-    "ResourceApply",
-    "SparseApply",
-    "ResourceSparseApply",
-    "LookupTableInsert",
-    "LookupTableImport",
-    "LookupTableRemove",
-    "InitializeTable",
-    "QueueEnqueue",
-    "StackPush",
-    "TensorArrayWrite",
-    "TensorArrayScatter",
-    "AccumulatorApply",
-    "CountUpTo",
-    "BoostedTreesUpdate",
-    "RngSkip",
-    "RngReadAndSkip",
-)
-_PURE_UPDATE_LOOKALIKES = frozenset({"ScatterNd", "ScatterNdNonAliasingAdd"})
-_STATEFUL_CACHE: dict[str, bool] = {}
 _PATH_HEAD = 8  # steps of a long dependency path shown before "…" (the last two are always shown)
 BUDGET = 500_000  # node visits per MetaGraph before GRAPH004/005 stop following (and stay silent)
 _EMPTY: frozenset = frozenset()
-
-
-def is_stateful_op(op: str) -> bool:
-    """Ops whose value is not a function of their data inputs: variables, tables, randomness, files."""
-    found = _STATEFUL_CACHE.get(op)
-    if found is None:
-        found = _STATEFUL_CACHE[op] = op in _STATEFUL_OPS or any(part in op for part in _STATEFUL_PARTS)
-    return found
-
-
-def is_update_op(op: str) -> bool:
-    """Ops that change state when run (an assignment, a table insert, an optimizer step, an enqueue)."""
-    return op.startswith(_UPDATE_PREFIXES) and op not in _PURE_UPDATE_LOOKALIKES
 
 
 class _Step:
@@ -115,8 +51,8 @@ class _Join:
         self.inner, self.outer = inner, outer
 
 
-class _Dep:
-    """What a value depends on."""
+class Dep:
+    """What a value depends on (Tracer.trace's answer)."""
 
     __slots__ = ("args", "end_arg", "live", "path", "unfed")
 
@@ -132,8 +68,8 @@ class _Dep:
         return not self.live and not self.unfed and not self.args
 
 
-_LIVE = _Dep(live=True)
-_NOTHING = _Dep()  # a control input that changes nothing: ignored
+_LIVE = Dep(live=True)
+_NOTHING = Dep()  # a control input that changes nothing: ignored
 
 
 class _Budget(Exception):
@@ -141,10 +77,10 @@ class _Budget(Exception):
 
 
 def _data_count(node: Node) -> int:
-    return sum(1 for r in node.inputs if r[:1] != "^")
+    return sum(1 for r in node.inputs if not is_control(r))
 
 
-def _with_control(dep: _Dep, control: list[_Dep]) -> _Dep:
+def _with_control(dep: Dep, control: list[Dep]) -> Dep:
     """dep, made live (or needing placeholders or arguments) by what its control inputs depend on.
 
     The path stays the data path: a Const with ^AssignAdd is not built from the update, only run after it.
@@ -155,8 +91,8 @@ def _with_control(dep: _Dep, control: list[_Dep]) -> _Dep:
     unfed = dep.unfed.union(*(c.unfed for c in control))
     args = dep.args.union(*(c.args for c in control))
     if live or unfed:
-        return _LIVE if not unfed and not args else _Dep(live=live, unfed=unfed, args=args)
-    return _Dep(args=args, path=dep.path, end_arg=dep.end_arg)
+        return _LIVE if not unfed and not args else Dep(live=live, unfed=unfed, args=args)
+    return Dep(args=args, path=dep.path, end_arg=dep.end_arg)
 
 
 class Tracer:
@@ -184,14 +120,15 @@ class Tracer:
         self._has_state: dict[str, bool] = {}
         self._updates: dict[str, bool] = {}
         self._update_memo: dict[str, dict[str, bool]] = {}
+        self._stateful: dict[str, bool] = {}  # op -> is_stateful_op(op), asked once per op
 
-    def trace(self, tensor: str, feeds: set[tuple[str, int]]) -> _Dep | None:
+    def trace(self, tensor: str, feeds: set[tuple[str, int]]) -> Dep | None:
         """What main-graph tensor "node:index" depends on, given the fed tensors; None if unknown."""
         parsed = parse_tensor_name(tensor)
         if parsed is None or self._nodes.get(parsed[0]) is None:
             return None
         need = self._main_edge(f"{parsed[0]}:{parsed[1]}", feeds)
-        if isinstance(need, _Dep):
+        if isinstance(need, Dep):
             return need
         try:
             return self._solve(need, feeds, self._main_memos.setdefault(frozenset(feeds), {}))
@@ -201,7 +138,7 @@ class Tracer:
     # -- edges: what a node input refers to ------------------------------------------------
 
     def _main_edge(self, ref: str, feeds):
-        name, index = edge(ref) if ":" in ref else (ref, 0)
+        name, index = graph_input(ref)
         if (name, index) in feeds:
             return _LIVE
         node = self._nodes.get(name)
@@ -210,24 +147,23 @@ class Tracer:
         return ("", name, index if isinstance(self._callee(node), FunctionGraph) else None)
 
     def _fn_edge(self, fn: FunctionGraph, ref: str, nodes: dict[str, Node]):
-        parts = ref.split(":")
-        if len(parts) == 1:
+        if ":" not in ref:  # one of the function's arguments
             for i, a in enumerate(fn.inputs):
                 if a.name == ref:
-                    return _Dep(args=frozenset([i]), path=_Step("arg", ref, "", None), end_arg=i)
+                    return Dep(args=frozenset([i]), path=_Step("arg", ref, "", None), end_arg=i)
             return _LIVE
-        node = nodes.get(parts[0])
+        name, output, index = function_input(ref)
+        node = nodes.get(name)
         if node is None:
             return _LIVE
         callee = self._callee(node)
         if not isinstance(callee, FunctionGraph):
             return (fn.name, node.name, None)
-        index = int(parts[2]) if len(parts) > 2 and INDEX.fullmatch(parts[2]) else 0
         if node.op not in CALL_OPS:  # the op is the function: outputs are named by its output args
             names = [a.name for a in callee.outputs]
-            if parts[1] not in names:
+            if output not in names:
                 return (fn.name, node.name, None)
-            index += names.index(parts[1])
+            index += names.index(output)
         return (fn.name, node.name, index)
 
     def _callee(self, node: Node) -> FunctionGraph | str | None:
@@ -257,14 +193,14 @@ class Tracer:
             node = nodes.get(name)
             if node is None:
                 return [_LIVE], None
-            needs = [self._fn_edge(fn, r, nodes) for r in node.inputs if r[:1] != "^"]
-            needs += [self._control_edge(r[1:], nodes, scope) for r in node.inputs if r[:1] == "^"]
+            needs = [self._fn_edge(fn, r, nodes) for r in node.inputs if not is_control(r)]
+            needs += [self._control_edge(r[1:], nodes, scope) for r in node.inputs if is_control(r)]
         else:
             node = self._nodes.get(name)
             if node is None:
                 return [_LIVE], None
-            needs = [self._main_edge(r, feeds) for r in node.inputs if r[:1] != "^"]
-            needs += [self._control_edge(r[1:], self._nodes, "") for r in node.inputs if r[:1] == "^"]
+            needs = [self._main_edge(r, feeds) for r in node.inputs if not is_control(r)]
+            needs += [self._control_edge(r[1:], self._nodes, "") for r in node.inputs if is_control(r)]
         if index is not None:  # a call: the callee's summary for this output first, then the call's inputs
             needs.insert(0, (self._callee(node).name, index))
         return needs, node
@@ -301,7 +237,7 @@ class Tracer:
             pushed = False
             if not hit:
                 for ref in inputs:
-                    before = ref.lstrip("^").split(":")[0]
+                    before = input_node(ref)
                     if before in memo:
                         if memo[before]:
                             hit = frame[2] = True
@@ -341,7 +277,7 @@ class Tracer:
         self._updates[name] = found
         return found
 
-    def _combine(self, key, needs: list, node: Node | None, memo) -> _Dep:
+    def _combine(self, key, needs: list, node: Node | None, memo) -> Dep:
         if len(key) == 2 or node is None:
             return self._answer(needs[0], memo)
         scope, _, index = key
@@ -349,17 +285,17 @@ class Tracer:
             return self._combine_call(node, index, needs, memo)
         op = node.op
         if op in UNFED_PLACEHOLDERS:  # fed ones were cut off at the edge
-            return _Dep(unfed=frozenset([node.name])) if not scope else _LIVE
+            return Dep(unfed=frozenset([node.name])) if not scope else _LIVE
         data = _data_count(node)
         needs, control = needs[:data], [self._answer(n, memo) for n in needs[data:]]
         if not needs:
             if op not in CONST_OPS and op != "NoOp":
                 return _LIVE
-            return _with_control(_Dep(path=_Step(op, node.name, "", None)), control)
-        live = is_stateful_op(op) or (bool(node.calls) and self._calls_state(node))
+            return _with_control(Dep(path=_Step(op, node.name, "", None)), control)
+        live = self._is_stateful(op) or (bool(node.calls) and self._calls_state(node))
         return _with_control(self._merge(live, [self._answer(n, memo) for n in needs], op, node.name, ""), control)
 
-    def _combine_call(self, node: Node, index: int, needs: list, memo) -> _Dep:
+    def _combine_call(self, node: Node, index: int, needs: list, memo) -> Dep:
         data = 1 + _data_count(node)
         summary, inputs = self._answer(needs[0], memo), needs[1:data]
         control = [self._answer(n, memo) for n in needs[data:]]
@@ -375,7 +311,7 @@ class Tracer:
         return _with_control(dep, control)
 
     @staticmethod
-    def _merge(live: bool, deps: list[_Dep], op: str, name: str, call: str) -> _Dep:
+    def _merge(live: bool, deps: list[Dep], op: str, name: str, call: str) -> Dep:
         unfed = args = _EMPTY
         first = None
         for d in deps:
@@ -387,12 +323,18 @@ class Tracer:
             if first is None and d.path is not None:
                 first = d
         if live or unfed:
-            return _LIVE if not unfed and not args else _Dep(live=live, unfed=unfed, args=args)
-        return _Dep(
+            return _LIVE if not unfed and not args else Dep(live=live, unfed=unfed, args=args)
+        return Dep(
             args=args,
             path=_Step(op, name, call, first.path if first else None),
             end_arg=first.end_arg if first else None,
         )
+
+    def _is_stateful(self, op: str) -> bool:
+        found = self._stateful.get(op)
+        if found is None:
+            found = self._stateful[op] = is_stateful_op(op)
+        return found
 
     def _calls_state(self, node: Node) -> bool:
         """A control-flow node (If, While, Case, ...) whose functions read state anywhere inside."""
@@ -409,7 +351,7 @@ class Tracer:
                 break
             for n in fn.nodes:
                 source = not n.inputs and n.op not in CONST_OPS and n.op != "NoOp" and not n.calls
-                if source or is_stateful_op(n.op) or n.op in UNFED_PLACEHOLDERS:
+                if source or self._is_stateful(n.op) or n.op in UNFED_PLACEHOLDERS:
                     found = True
                     break
                 for callee in n.calls + ((n.op,) if self._functions.get(n.op) else ()):
@@ -424,12 +366,12 @@ class Tracer:
     def _memo_of(self, key, memo) -> dict:
         return memo if len(key) == 3 and not key[0] else self._fn_memo
 
-    def _answer(self, need, memo) -> _Dep:
-        if type(need) is _Dep:
+    def _answer(self, need, memo) -> Dep:
+        if type(need) is Dep:
             return need
         return self._memo_of(need, memo).get(need, _LIVE)  # unanswered: a cycle back to a caller
 
-    def _solve(self, root, feeds, memo) -> _Dep:
+    def _solve(self, root, feeds, memo) -> Dep:
         found = self._memo_of(root, memo).get(root)
         if found is not None:
             return found
@@ -441,7 +383,7 @@ class Tracer:
             while pos < len(needs):
                 need = needs[pos]
                 pos += 1
-                if type(need) is _Dep or need in on_path or need in self._memo_of(need, memo):
+                if type(need) is Dep or need in on_path or need in self._memo_of(need, memo):
                     continue
                 self.budget -= 1
                 if self.budget < 0:
@@ -471,7 +413,7 @@ def render_path(tensor: str, path) -> str:
             todo.append(p.rest)
         elif isinstance(p, _Join):
             todo += [p.outer, p.inner]
-    node = tensor.rpartition(":")[0]
+    node = graph_input(tensor)[0]
     parts = [tensor]
     for i, s in enumerate(head):
         if i == 0 and s.call and s.name == node:

@@ -1,4 +1,8 @@
-"""The rule registry and what a rule produces: Findings with a severity."""
+"""The rule registry and what a rule produces: Findings with a severity.
+
+A rule is a generator of (where, message) pairs over one CheckContext (context.py):
+the model, the options, and what several rules share, computed once per run.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from enum import Enum
 
+from sigtool.checks.context import CheckContext, CheckOptions
 from sigtool.model import SavedModelInfo
 
 
@@ -14,13 +19,6 @@ class Severity(Enum):
     ERROR = "error"  # Serving or a client would fail
     WARNING = "warning"  # likely to break a client; fails only under --strict
     INFO = "info"  # worth knowing; never fails
-
-
-@dataclass(frozen=True)
-class CheckOptions:
-    method_check: bool = False  # Serving's --enable_signature_method_name_check
-    deny_ops: frozenset[str] = frozenset()  # added to the unsafe-op list
-    allow_ops: frozenset[str] = frozenset()  # removed from it
 
 
 @dataclass(frozen=True)
@@ -36,19 +34,23 @@ class Rule:
     id: str
     severity: Severity
     summary: str  # first docstring line, shown by --list-rules
-    func: Callable[[SavedModelInfo, CheckOptions], Iterator[tuple[str, str]]] = field(repr=False)
+    check: Callable[[CheckContext], Iterator[tuple[str, str]]] = field(repr=False)  # the registered generator
 
     @property
     def explanation(self) -> str:
-        doc = inspect.getdoc(self.func) or ""
+        doc = inspect.getdoc(self.check) or ""
         return doc.partition("\n")[2].strip()
+
+    def func(self, info: SavedModelInfo, options: CheckOptions | None = None) -> Iterator[tuple[str, str]]:
+        """This rule alone on one model, in a context of its own: its (where, message) pairs."""
+        return self.check(CheckContext(info, options))
 
 
 RULES: dict[str, Rule] = {}
 
 
 def rule(id: str, severity: Severity):
-    """Register a generator of (where, message) pairs as rule `id`."""
+    """Register a generator of (where, message) pairs over a CheckContext as rule `id`."""
 
     def register(func):
         if id in RULES:
@@ -62,13 +64,14 @@ def rule(id: str, severity: Severity):
     return register
 
 
-def run_checks(info: SavedModelInfo, options: CheckOptions = CheckOptions(), select=None, ignore=()) -> list[Finding]:
+def run_checks(info: SavedModelInfo, options: CheckOptions | None = None, select=None, ignore=()) -> list[Finding]:
     """Every finding of every selected rule, sorted by rule id and place."""
+    ctx = CheckContext(info, options or CheckOptions())
     found = [
         Finding(r.id, r.severity, where, message)
         for r in RULES.values()
         if (not select or r.id in select) and r.id not in ignore
-        for where, message in r.func(info, options)
+        for where, message in r.check(ctx)
     ]
     return sorted(set(found), key=lambda f: (f.rule, f.where, f.message))
 
@@ -91,7 +94,3 @@ def failed(findings, *, strict: bool) -> bool:
 
 def where(*parts: str) -> str:
     return "/".join(p for p in parts if p)
-
-
-def tags_of(mg) -> str:
-    return ",".join(mg.tags) or "(no tags)"
