@@ -12,7 +12,7 @@ import unicodedata
 from dataclasses import dataclass, field
 
 from sigtool import smcli
-from sigtool.model import MetaGraph, SavedModelInfo, Signature, TensorSpec
+from sigtool.model import MetaGraph, SavedModelInfo, Signature, TensorSpec, format_shape
 
 _SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "dim"}
 
@@ -97,17 +97,17 @@ def _rows(t: TensorSpec):
 
 
 def shape_text(t: TensorSpec) -> str:
-    """Shapes for people: (?, 1), () scalar, 'unknown rank'; an unset shape says so."""
+    """Shapes for people (model.format_shape), with dimension names; an unset shape says so."""
     if t.encoding == "composite_tensor":
         return ""
     if not t.shape_present:
         return "() unset"
-    if t.shape is None:
-        return "unknown rank"
-    dims = ", ".join("?" if d < 0 else str(d) for d in t.shape)
-    if t.dim_names:
-        dims = ", ".join(f"{n}={d}" if n else d for n, d in zip(t.dim_names, dims.split(", ")))
-    return f"({dims},)" if len(t.shape) == 1 else f"({dims})"
+    text = format_shape(t.shape)
+    if t.shape is None or not t.dim_names:
+        return text
+    dims = ["?" if d < 0 else str(d) for d in t.shape]
+    named = ", ".join(f"{n}={d}" if n else d for n, d in zip(t.dim_names, dims))
+    return f"({named},)" if len(dims) == 1 else f"({named})"
 
 
 def tensor_text(t: TensorSpec) -> str:
