@@ -8,16 +8,52 @@
     legacy   SessionBundle exports (export.meta) and their signature conversion
     utf8     string fields that are not UTF-8 (TF refuses the file): noted with their paths
     load_order  the order tf.saved_model.load creates functions in (saved_model_cli's listing)
+    remote   s3://, gs://, http(s):// models through fsspec (imported only for a URL); source: ranged reads
+    many     glob patterns over models, local or remote, and a bounded pool to read many at once
+    fetch    a remote model downloaded to a temporary directory, for run
 """
 
 from __future__ import annotations
 
 from sigtool.errors import LoadError
 from sigtool.loader import read, utf8
-from sigtool.loader.paths import locate, model_versions
+from sigtool.loader.paths import is_url, locate, model_versions
 from sigtool.model import MetaGraph, SavedModelInfo
 
-__all__ = ["invalid_utf8_error", "load", "locate", "model_versions"]
+__all__ = [
+    "DEFAULT_JOBS", "download_model", "expand_models", "invalid_utf8_error", "is_url", "load", "local_copy",
+    "locate", "model_versions", "run_all",
+]
+
+DEFAULT_JOBS = 16  # concurrent model reads for several MODELs (--jobs)
+
+
+def expand_models(patterns, jobs: int = DEFAULT_JOBS) -> list[str]:
+    """MODEL arguments with glob patterns ('s3://bucket/models/*', 'models/*') expanded to the models they match."""
+    from sigtool.loader import many  # only for several MODELs
+
+    return many.expand_models(patterns, jobs)
+
+
+def run_all(fn, items, jobs: int = DEFAULT_JOBS):
+    """fn over items, at most `jobs` at once: [(item, result, error)] in order (see sigtool.loader.many)."""
+    from sigtool.loader import many
+
+    return many.run_all(fn, items, jobs)
+
+
+def local_copy(info: SavedModelInfo, progress: bool | None = None):
+    """Context manager: info as is when local; else info whose source is in a downloaded copy, removed after."""
+    from sigtool.loader import fetch  # run on a remote model only
+
+    return fetch.local_copy(info, progress)
+
+
+def download_model(url: str, dest: str, *, progress: bool = False) -> dict[str, int]:
+    """Copy a remote SavedModel directory into dest, checking every file's size; relative path -> size."""
+    from sigtool.loader import fetch
+
+    return fetch.download_model(url, dest, progress=progress)
 
 
 def load(

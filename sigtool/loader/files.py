@@ -28,6 +28,8 @@ MAX_LISTED = 10_000  # files listed under variables/, assets/ or assets.extra/: 
 def read(located: Located) -> ModelFiles | None:
     if located.format == "session_bundle":
         return None
+    if located.fs is not None:
+        return _remote(located)
     root = located.file.parent
     variables = _listing(root / "variables") if (root / "variables").is_dir() else None
     return ModelFiles(
@@ -35,6 +37,23 @@ def read(located: Located) -> ModelFiles | None:
         assets=_listing(root / "assets"),
         assets_extra=_listing(root / "assets.extra"),
         warmup=_warmup(root / WARMUP),
+    )
+
+
+def _remote(located: Located) -> ModelFiles:
+    """The same, from one recursive listing of a remote model: names and sizes, never a variables data shard."""
+    fs, root = located.fs, located.file.parent
+    found = sorted(fs.find(root))
+
+    def under(prefix: str) -> tuple[str, ...]:
+        return tuple(name[len(prefix) + 1:] for name in found if name.startswith(prefix + "/"))[:MAX_LISTED]
+
+    warmup = root / "assets.extra" / "tf_serving_warmup_requests"
+    return ModelFiles(
+        variables=under("variables") if fs.isdir(root / "variables") else None,
+        assets=under("assets"),
+        assets_extra=under("assets.extra"),
+        warmup=read_warmup(warmup, fs=fs) if "assets.extra/tf_serving_warmup_requests" in found else None,
     )
 
 
@@ -61,12 +80,13 @@ def _listing(directory: Path) -> tuple[str, ...]:
 # --- warmup records -------------------------------------------------------------------------
 
 
-def read_warmup(path: Path) -> WarmupFile:
+def read_warmup(path: Path, *, fs=None) -> WarmupFile:
+    """fs: the remote.RemoteFS that path is in (read by range as the records are walked); None: local."""
     records: list[WarmupRecord] = []
     error = ""
     more = False
-    size = path.stat().st_size
-    with open(path, "rb") as f:
+    size = path.stat().st_size if fs is None else fs.size(path)
+    with open(path, "rb") if fs is None else fs.open(path) as f:
         offset = 0
         while offset < size:
             if len(records) > MAX_WARMUP_RECORDS:

@@ -3,7 +3,9 @@
 Accepted: a SavedModel directory (saved_model.pb, else saved_model.pbtxt), a
 TF Serving model base path (numbered version directories: the highest is used,
 as Serving does, unless a version is asked for), the .pb/.pbtxt file itself,
-and a legacy SessionBundle export (export.meta).
+and a legacy SessionBundle export (export.meta). Each may also be an s3://,
+gs:// or http(s):// URL: the same questions are then asked of a RemoteFS
+(sigtool/loader/remote.py, imported only then) instead of the local disk.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePath
 
 from sigtool.errors import LoadError, UsageError
 
@@ -23,34 +25,70 @@ _INT64_MAX = 2**63 - 1
 class Located:
     """Which file to read, and what the path resolution found on the way."""
 
-    file: Path
+    file: PurePath  # a Path, or a PurePosixPath inside fs when the model is remote
     display: str  # the file's path as the user would write it (relative stays relative)
     format: str  # "saved_model_pb", "saved_model_pbtxt" or "session_bundle"
     version: str | None = None
     other_versions: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
+    fs: object = None  # None: the local disk; else the remote.RemoteFS that file is in
+
+
+class _LocalFS:
+    """The local disk, asked what paths.py asks a RemoteFS."""
+
+    lexists = staticmethod(os.path.lexists)
+    isdir = staticmethod(os.path.isdir)  # not Path.is_dir(): it raises where a link's target cannot be reached
+    listdir = staticmethod(os.listdir)
+    join = staticmethod(os.path.join)
+
+
+LOCAL = _LocalFS()
+
+
+def is_url(path: str) -> bool:
+    """Whether MODEL is an s3://, gs:// (gcs://) or http(s):// URL (decided without importing anything)."""
+    scheme, sep, _ = path.partition("://")
+    return bool(sep) and scheme.lower() in ("s3", "gs", "gcs", "http", "https")
+
+
+def _tree(path: str):
+    """(filesystem, path object) for what the user typed."""
+    if not is_url(path):
+        return LOCAL, Path(path)
+    from sigtool.loader import remote  # only for URLs: local start-up never imports fsspec
+
+    fs = remote.RemoteFS(path)
+    return fs, fs.root
 
 
 def locate(path: str, version: str | None = None) -> Located:
-    p = Path(path)
-    if not os.path.lexists(p):
-        raise LoadError(f"{path}: no such file or directory")
-    if not os.path.isdir(p):  # not Path.is_dir(): it raises where a link's target cannot be reached
+    fs, p = _tree(path)
+    if not fs.lexists(p):
+        raise LoadError(f"{path}: no such file or directory" if fs is LOCAL else f"{path}: no such object or prefix")
+    if not fs.isdir(p):
         if version is not None:
             raise UsageError(f"--version needs a model base path (a directory of numbered versions), not the file {path}")
-        return _locate_file(p, path)
-    found = _locate_in_dir(p, path)
+        return _with_fs(_locate_file(p, path), fs)
+    found = _locate_in_dir(fs, p, path)
     if found is not None:
         if version is not None:
             raise UsageError(f"--version needs a model base path; {path} is itself a SavedModel directory")
-        return found
-    versions = _version_dirs(p)
+        return _with_fs(found, fs)
+    versions = _version_dirs(fs, p)
     if versions:
-        return _locate_version(p, path, versions, version)
-    raise LoadError(f"{path}: {_why_not_a_model(p)}")
+        return _with_fs(_locate_version(fs, p, path, versions, version), fs)
+    raise LoadError(f"{path}: {_why_not_a_model(fs, p)}")
 
 
-def _locate_file(p: Path, path: str) -> Located:
+def _with_fs(located: Located, fs) -> Located:
+    if fs is LOCAL:
+        return located
+    return Located(located.file, located.display, located.format, located.version, located.other_versions,
+                   located.notes, fs)
+
+
+def _locate_file(p: PurePath, path: str) -> Located:
     name = p.name
     if name == PBTXT or name.endswith(".pbtxt"):
         return Located(p, path, "saved_model_pbtxt")
@@ -68,7 +106,7 @@ def _locate_file(p: Path, path: str) -> Located:
     return Located(p, path, "saved_model_pb")
 
 
-def _saved_model_part(p: Path, path: str) -> str | None:
+def _saved_model_part(p: PurePath, path: str) -> str | None:
     """What a file inside a SavedModel is, when the user named it instead of the model."""
     name = p.name
     in_variables = p.parent.name == "variables"
@@ -85,11 +123,11 @@ def _saved_model_part(p: Path, path: str) -> str | None:
     return f"{path} is {what}, not the model; pass the SavedModel directory instead: {model_dir or '.'}"
 
 
-def _locate_in_dir(p: Path, path: str) -> Located | None:
+def _locate_in_dir(fs, p: PurePath, path: str) -> Located | None:
     def entry(name: str) -> bool:
-        return os.path.lexists(p / name)
+        return fs.lexists(p / name)
 
-    join = os.path.join
+    join = fs.join
     if entry(PB):
         notes = ()
         if entry(PBTXT):
@@ -108,18 +146,18 @@ def _locate_in_dir(p: Path, path: str) -> Located | None:
 
 def model_versions(path: str) -> list[str]:
     """The version directories of a model base path, lowest first; [] for anything else."""
-    p = Path(path)
-    if not os.path.isdir(p) or _locate_in_dir(p, path) is not None:
+    fs, p = _tree(path)
+    if not fs.isdir(p) or _locate_in_dir(fs, p, path) is not None:
         return []
-    versions = _version_dirs(p)
+    versions = _version_dirs(fs, p)
     return [versions[v] for v in sorted(versions)]
 
 
-def _version_dirs(p: Path) -> dict[int, str]:
+def _version_dirs(fs, p: PurePath) -> dict[int, str]:
     """Children whose names TF Serving parses as version numbers, keyed by number."""
     versions: dict[int, str] = {}
     try:
-        names = sorted(os.listdir(p))
+        names = sorted(fs.listdir(p))
     except OSError as e:
         raise LoadError(f"{p}: cannot list the directory ({e.strerror})") from None
     for name in names:
@@ -128,7 +166,7 @@ def _version_dirs(p: Path) -> dict[int, str]:
     return versions
 
 
-def _locate_version(p: Path, path: str, versions: dict[int, str], wanted: str | None) -> Located:
+def _locate_version(fs, p: PurePath, path: str, versions: dict[int, str], wanted: str | None) -> Located:
     if wanted is None:
         number = max(versions)
     else:
@@ -140,10 +178,10 @@ def _locate_version(p: Path, path: str, versions: dict[int, str], wanted: str | 
     chosen = versions[number]
     others = tuple(versions[v] for v in sorted(versions) if v != number)
     sub = p / chosen
-    display = os.path.join(path, chosen)
-    found = _locate_in_dir(sub, display) if os.path.isdir(sub) else None
+    display = fs.join(path, chosen)
+    found = _locate_in_dir(fs, sub, display) if fs.isdir(sub) else None
     if found is None:
-        reason = _why_not_a_model(sub) if os.path.isdir(sub) else "is not a directory"
+        reason = _why_not_a_model(fs, sub) if fs.isdir(sub) else "is not a directory"
         raise LoadError(f"{display} (version {number} of model base path {path}): {reason}")
     how = "requested" if wanted is not None else "the highest, as TF Serving loads by default"
     note = f"{path} is a model base path: using version {chosen} ({how})"
@@ -154,9 +192,9 @@ def _locate_version(p: Path, path: str, versions: dict[int, str], wanted: str | 
     )
 
 
-def _why_not_a_model(p: Path) -> str:
+def _why_not_a_model(fs, p: PurePath) -> str:
     try:
-        names = set(os.listdir(p))
+        names = set(fs.listdir(p))
     except OSError as e:
         return f"cannot list the directory ({e.strerror})"
     if not names:
@@ -165,12 +203,12 @@ def _why_not_a_model(p: Path) -> str:
         return "holds model.tflite, a TensorFlow Lite model, not a SavedModel"
     if "variables" in names or "keras_metadata.pb" in names or "fingerprint.pb" in names:
         return f"has SavedModel pieces ({', '.join(sorted(names))}) but no {PB} or {PBTXT}; the export is incomplete"
-    models = _model_subdirectories(p, names)
+    models = _model_subdirectories(fs, p, names)
     if models:
         shown = ", ".join(models[:_LISTED]) + (f" and {len(models) - _LISTED} more" if len(models) > _LISTED else "")
         return (
             f"no {PB} here, but its subdirectories hold models: {shown}; "
-            f"pass one of them, e.g. {os.path.join(str(p), models[0])}"
+            f"pass one of them, e.g. {_example(fs, p, models[0])}"
         )
     return f"no {PB}, {PBTXT} or numbered version directories here; is this the model directory?"
 
@@ -179,15 +217,19 @@ _LISTED = 10  # subdirectories named in an error
 _SCANNED = 10_000  # entries looked at, so a huge directory cannot stall the error
 
 
-def _model_subdirectories(p: Path, names: set[str]) -> list[str]:
+def _example(fs, p: PurePath, name: str) -> str:
+    return os.path.join(str(p), name) if fs is LOCAL else fs.url(p / name)
+
+
+def _model_subdirectories(fs, p: PurePath, names: set[str]) -> list[str]:
     """Children that are SavedModel directories or model base paths (sorted)."""
     found = []
     for name in sorted(names)[:_SCANNED]:
         sub = p / name
-        if not os.path.isdir(sub):
+        if not fs.isdir(sub):
             continue
         try:
-            if any(os.path.lexists(sub / f) for f in (PB, PBTXT, EXPORT_META)) or _version_dirs(sub):
+            if any(fs.lexists(sub / f) for f in (PB, PBTXT, EXPORT_META)) or _version_dirs(fs, sub):
                 found.append(name)
         except LoadError:  # an unreadable child is not a model we can name
             continue
