@@ -13,8 +13,8 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import REAL, REPO, TESTDATA
+
 from sigtool import loader
 from sigtool.errors import UsageError
 from sigtool.loader import signature_defs
