@@ -193,13 +193,13 @@ def _request_from_files(sig: Signature, items):
 
 
 def _refuse_unsafe(info: SavedModelInfo, allowed: bool) -> None:
-    from sigtool import checks
+    from sigtool.checks import unsafe_ops
 
-    findings = checks.run_checks(info, select={"SEC001"})
-    if findings and not allowed:
+    found = unsafe_ops(info)
+    if found and not allowed:
         raise UnsafeModel(
-            f"refusing to run a model with unsafe ops: {findings[0].message.split(' (at ')[0]}"
-            + (f" and {len(findings) - 1} more" if len(findings) > 1 else "")
+            f"refusing to run a model with unsafe ops: {found[0].summary}"
+            + (f" and {len(found) - 1} more" if len(found) > 1 else "")
             + "; see sigtool check, or pass --allow-unsafe-ops if you trust it"
         )
 
