@@ -47,6 +47,7 @@ from dataclasses import dataclass
 
 from sigtool.errors import UsageError
 from sigtool.model import FunctionGraph, MetaGraph, Node, Signature, TensorSpec
+from sigtool.ops import PLACEHOLDERS, VARIABLE_OPS, called_function, input_node, is_control
 from sigtool.serving.examples import encode_example
 from sigtool.serving.values import Feature
 
@@ -61,7 +62,6 @@ _FEATURE_DTYPES = frozenset({"DT_FLOAT", "DT_INT64", "DT_STRING"})  # all a tf.E
 _PARSE_OPS = frozenset({"ParseExample", "ParseExampleV2", "ParseSingleExample"})
 _PASS_THROUGH = frozenset({"Identity", "Reshape", "Squeeze", "ExpandDims", "StopGradient", "Snapshot",
                            "PreventGradient", "EnsureShape", "CheckNumerics"})
-_CALL_OPS = frozenset({"PartitionedCall", "StatefulPartitionedCall"})
 _MAX_STEPS = 256  # bound on the graph walk from an input to its parse op (nodes visited)
 _BYTES_SUFFIX = "_bytes"
 _WORDS = ("apple", "river", "stone", "cloud", "maple", "tiger", "piano", "lemon", "ocean", "candle",
@@ -245,8 +245,8 @@ def _input_shape(mg: MetaGraph, t: TensorSpec) -> tuple[int, ...] | None:
     if t.shape_present and t.shape is not None:
         return t.shape
     graph = mg.graph
-    node = graph.node(_base(t.name)) if graph is not None and t.name else None
-    if node is None or node.op not in ("Placeholder", "PlaceholderV2", "PlaceholderWithDefault"):
+    node = graph.node(input_node(t.name)) if graph is not None and t.name else None
+    if node is None or node.op not in PLACEHOLDERS:
         return None
     attr = node.attr("shape")
     if attr is not None and attr.kind == "shape" and attr.value:  # () in old graphs meant "any shape"
@@ -256,27 +256,21 @@ def _input_shape(mg: MetaGraph, t: TensorSpec) -> tuple[int, ...] | None:
 
 _ASSIGN_REF = frozenset({"Assign", "AssignAdd", "AssignSub"})
 _ASSIGN_RESOURCE = frozenset({"AssignVariableOp", "AssignAddVariableOp", "AssignSubVariableOp"})
-_VARIABLES = frozenset({"VariableV2", "Variable", "VarHandleOp"})
 
 
 def _assigned_variable_shape(nodes: tuple[Node, ...], name: str) -> tuple[int, ...] | None:
     """The shape of a variable this placeholder's value is assigned to (or added to), when the graph knows it."""
     index = {n.name: n for n in nodes}
     for n in nodes:
-        if n.op in _ASSIGN_REF | _ASSIGN_RESOURCE and len(n.inputs) > 1 and _base(n.inputs[1]) == name:
-            var = index.get(_base(n.inputs[0]))
-            shape = var.attr("shape") if var is not None and var.op in _VARIABLES else None
+        if n.op in _ASSIGN_REF | _ASSIGN_RESOURCE and len(n.inputs) > 1 and input_node(n.inputs[1]) == name:
+            var = index.get(input_node(n.inputs[0]))
+            shape = var.attr("shape") if var is not None and var.op in VARIABLE_OPS else None
             if shape is not None and shape.kind == "shape" and shape.value is not None:
                 return tuple(shape.value)
     return None
 
 
 # ---------------------------------------------------------------- finding the parse op
-
-
-def _base(ref: str) -> str:
-    """The node a tensor reference names: "n", "n:1", "n:output:0" and "^n" all name n."""
-    return ref.lstrip("^").split(":", 1)[0]
 
 
 class _Scope:
@@ -288,14 +282,14 @@ class _Scope:
         self.consumers: dict[str, list[tuple[Node, int]]] = {}
         for n in nodes:
             for pos, ref in enumerate(n.inputs):
-                if not ref.startswith("^"):
-                    self.consumers.setdefault(_base(ref), []).append((n, pos))
+                if not is_control(ref):
+                    self.consumers.setdefault(input_node(ref), []).append((n, pos))
 
     def const(self, ref: str, steps: int = 8):
         """The flat values of the Const that ref names (through Identity/Reshape), or None."""
-        node = self.nodes.get(_base(ref))
+        node = self.nodes.get(input_node(ref))
         while node is not None and node.op in _PASS_THROUGH and node.inputs and steps > 0:
-            node, steps = self.nodes.get(_base(node.inputs[0])), steps - 1
+            node, steps = self.nodes.get(input_node(node.inputs[0])), steps - 1
         if node is None or node.op != "Const":
             return None
         attr = node.attr("value")
@@ -316,7 +310,7 @@ def example_spec(mg: MetaGraph, tensor: TensorSpec) -> ExampleSpec | None:
             scopes[fname] = _Scope(fname, fn.nodes, fn) if fn is not None else None
         return scopes[fname]
 
-    start = _base(tensor.name)
+    start = input_node(tensor.name)
     if start not in scopes[""].nodes:
         return None
     queue, seen, steps = deque([("", start)]), {("", start)}, 0
@@ -333,12 +327,8 @@ def example_spec(mg: MetaGraph, tensor: TensorSpec) -> ExampleSpec | None:
             elif node.op in _PASS_THROUGH and pos == 0:
                 nxt.append((label, node.name))
             else:
-                callee = None
-                if node.op in _CALL_OPS:
-                    f = node.attr("f")
-                    callee = f.value if f is not None and f.kind == "func" else None
-                elif graph.function(node.op) is not None:
-                    callee = node.op
+                fn = called_function(node, graph)
+                callee = fn.name if isinstance(fn, FunctionGraph) else None
                 inner = scope_of(callee) if callee else None
                 if inner is not None and all(not (a.number_attr or a.type_list_attr) for a in inner.fn.inputs) \
                         and pos < len(inner.fn.inputs):

@@ -15,8 +15,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from sigtool import wire
-
-_CALL_OPS = ("StatefulPartitionedCall", "PartitionedCall")
+from sigtool.ops import CALL_OPS
 
 
 def ranks(buf, graph_ranges) -> dict[str, int]:
@@ -140,7 +139,7 @@ def _node(buf, start: int, end: int) -> tuple[str, bytes, list[str]]:
             attrs[key] = value
     gradient_op_type = b""
     gradient = attrs.get(b"_gradient_op_type")
-    if gradient is not None and op not in _CALL_OPS:
+    if gradient is not None and op not in CALL_OPS:
         gradient_op_type = _attr_s(buf, *gradient)
     called = [name for value in attrs.values() if value is not None for name in _attr_functions(buf, *value)]
     return op, gradient_op_type, called

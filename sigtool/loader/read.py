@@ -16,11 +16,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 
-from sigtool.errors import LoadError
 from sigtool import wire
+from sigtool.errors import LoadError
 from sigtool.loader import decode, utf8
 from sigtool.loader.paths import PB, Located
 from sigtool.model import Graph, MetaGraph
+from sigtool.ops import CALL_OPS
 
 # The largest message protobuf parses (2 GiB - 1); files that must be parsed whole may not be larger.
 PROTOBUF_LIMIT = 2**31 - 1
@@ -274,8 +275,6 @@ def _other_text_message(text: str) -> str | None:
 
 # --- ops used by a graph --------------------------------------------------------------
 
-_CALL_OPS = ("PartitionedCall", "StatefulPartitionedCall")
-
 
 def _ops_of_graph(buf, graph_ranges, path: str = "meta_graphs[0]") -> tuple[str, ...]:
     """Ops used by a serialized GraphDef, as TF's ops_used_by_graph_def computes them.
@@ -322,7 +321,7 @@ def _node_header(buf, start: int, end: int, path: str) -> tuple[str, str]:
             op = _text(buf, f, f"{path}.op")
         elif f.number == 5 and f.wire_type == wire.LEN:
             attrs.append(f)
-    if op in _CALL_OPS:
+    if op in CALL_OPS:
         for entry in attrs:
             key = value = None
             for f in wire.iter_fields(buf, entry.value_start, entry.end):
