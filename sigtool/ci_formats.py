@@ -17,6 +17,7 @@ class Item:
     where: str
     code: str  # rule id or change code
     message: str
+    word: str = ""  # the severity as the command names it ("breaking"); default: level
 
 
 @dataclass(frozen=True)
@@ -99,7 +100,7 @@ def junit(name: str, suites, strict: bool) -> str:
 
 def _line(item: Item) -> str:
     where = f" {item.where}:" if item.where else ""
-    return f"{item.code} {item.level}:{where} {item.message}"
+    return f"{item.code} {item.word or item.level}:{where} {item.message}"
 
 
 # ---------------------------------------------------------------- check (render.CHECK_FORMATS entries)

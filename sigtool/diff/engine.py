@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from sigtool.diff.changes import Change, change, sort_key
 from sigtool.diff.features import compare_features
-from sigtool.errors import UsageError
 from sigtool.model import (
     CLASSIFY,
     DEFAULT_SIGNATURE,
@@ -56,15 +55,8 @@ def compare(
 
 
 def pick_meta_graph(info: SavedModelInfo, tags: tuple[str, ...] | None) -> MetaGraph:
-    """The MetaGraph to compare in the old model: the tag-set asked for, else serve, else the only one."""
-    if tags is not None:
-        return info.meta_graph(tags)
-    if info.served_meta_graph is not None:
-        return info.served_meta_graph
-    if len(info.meta_graphs) == 1:
-        return info.meta_graphs[0]
-    found = "; ".join(sorted({format_tags(mg.tag_set) for mg in info.meta_graphs})) or "(none)"
-    raise UsageError(f"{info.path}: no MetaGraph is tagged 'serve'; pass --tag-set (valid tag-sets: {found})")
+    """The MetaGraph to compare in the old model: sigtool's one selection policy (SavedModelInfo.pick_meta_graph)."""
+    return info.pick_meta_graph(tags)
 
 
 def _same_tag_set(info: SavedModelInfo, tag_set: tuple[str, ...]) -> MetaGraph | None:

@@ -107,7 +107,7 @@ def diff_json(report: DiffReport, strict: bool) -> str:
 
 
 def _item(c: Change) -> ci_formats.Item:
-    return ci_formats.Item(_LEVEL[c.severity], c.where, c.code, c.message)
+    return ci_formats.Item(_LEVEL[c.severity], c.where, c.code, c.message, c.severity.value)
 
 
 def diff_github(report: DiffReport, strict: bool) -> str:
