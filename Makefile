@@ -21,8 +21,11 @@ $(BIN)/sigtool: pyproject.toml
 	touch $@
 
 # Tests need TensorFlow (the oracle, and `run`), pytest, hypothesis, protoc.
+# tensorflow-serving-api (the warmup tests' oracle) goes in with --no-deps: it pins a tensorflow that would
+# replace tensorflow-cpu.
 $(VENV)/.test-deps: $(BIN)/sigtool constraints-test.txt
 	$(BIN)/python -m pip install --quiet -c constraints-test.txt $(EDITABLE) -e '.[run,test,remote]'
+	$(BIN)/python -m pip install --quiet --no-deps tensorflow-serving-api==2.21.0
 	touch $@
 
 demo: $(BIN)/sigtool

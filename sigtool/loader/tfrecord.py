@@ -8,13 +8,16 @@ installed, else from a table here: same values, much slower on large files.
 from __future__ import annotations
 
 import struct
+import warnings
 from collections.abc import Iterator
 from typing import BinaryIO
 
-try:
-    import google_crc32c as _google_crc32c
-except ImportError:  # pragma: no cover - the package is a dependency; kept working without it
-    _google_crc32c = None
+with warnings.catch_warnings():  # its warning when only its pure-Python fallback loads: ours is used then
+    warnings.simplefilter("ignore", RuntimeWarning)
+    try:
+        import google_crc32c as _google_crc32c
+    except ImportError:  # pragma: no cover - a dependency; sigtool keeps working without it
+        _google_crc32c = None
 
 _MASK_DELTA = 0xA282EAD8
 HEADER = 12  # length + its CRC
@@ -44,7 +47,7 @@ def _crc32c_python(data: bytes) -> int:
 
 def crc32c(data: bytes) -> int:
     """CRC32C (Castagnoli) of `data`."""
-    if _google_crc32c is not None and _google_crc32c.implementation == "c":
+    if _google_crc32c is not None and getattr(_google_crc32c, "implementation", "") == "c":
         return _google_crc32c.value(data if isinstance(data, bytes) else bytes(data))
     return _crc32c_python(data)
 
