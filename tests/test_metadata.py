@@ -9,6 +9,7 @@ printed by protobuf's json_format with Serving's options, equal after parsing.
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 
@@ -115,3 +116,17 @@ def test_signature_map_equals_tensorflows(path):
                     for key, sig in mg.signature_def.items()}
         ours = json.loads(signature_defs.signature_def_map_json(info, index))
         assert ours == {"signature_def": expected}
+
+
+def test_several_meta_graphs_only_the_served_one(tmp_path):
+    """Serving loads the MetaGraph tagged exactly serve: its signatures only, whatever show narrowed info to."""
+    model = tmp_path / "multi"
+    shutil.copytree(TESTDATA / "tf" / "tf1_multi_metagraph", model / "7")
+    info = loader.load(str(model))
+    body = metadata_body(info, "multi")
+    doc = json.loads(body)
+    assert doc["model_spec"]["version"] == "7"
+    assert sorted(doc["metadata"]["signature_def"]["signature_def"]) == ["plus_three", "serving_default"]
+    assert metadata_body(info.select(("serve",)), "multi") == body
+    with pytest.raises(UsageError, match="tagged exactly 'serve'"):
+        metadata_body(info.select(("serve", "gpu")))

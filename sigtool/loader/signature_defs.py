@@ -19,7 +19,10 @@ _MG_SIGNATURE_DEF = 5  # MetaGraphDef.signature_def
 
 
 def signature_defs(info: SavedModelInfo, meta_graph_index: int) -> list[tuple[str, object]]:
-    """(key, SignatureDef message) of the MetaGraph at `meta_graph_index` (stored order), sorted by key."""
+    """(key, SignatureDef message) of the MetaGraph at `meta_graph_index` in the file, sorted by key.
+
+    The index counts the file's MetaGraphs (as loader.load lists them before any select()); see meta_graph_index.
+    """
     from sigtool._proto import meta_graph_pb2
 
     if info.legacy:
@@ -38,6 +41,22 @@ def signature_defs(info: SavedModelInfo, meta_graph_index: int) -> list[tuple[st
     except (pb_message.DecodeError, UnicodeDecodeError) as e:  # the latter: protobuf 3.20's pure-Python parser
         raise LoadError(f"{located.display}: the signature_def map of MetaGraph {meta_graph_index} does not parse ({e})") from None
     return sorted(holder.signature_def.items())
+
+
+def meta_graph_index(info: SavedModelInfo, tags) -> int:
+    """The position in the file of the first MetaGraph whose tags equal `tags` as a set (as TF and Serving pick)."""
+    full = load_tags(info)
+    for index, stored in enumerate(full):
+        if set(stored) == set(tags):
+            return index
+    raise LoadError(f"{info.source}: no MetaGraph with tags {sorted(set(tags))}")
+
+
+def load_tags(info: SavedModelInfo) -> list[tuple[str, ...]]:
+    """The tags of every MetaGraph in the file, in stored order (info itself may have been narrowed)."""
+    from sigtool.loader import load
+
+    return [mg.tags for mg in load(info.path, version=info.version).meta_graphs]
 
 
 def signature_def_map_json(info: SavedModelInfo, meta_graph_index: int) -> str:

@@ -66,9 +66,10 @@ def served_version(info: SavedModelInfo) -> int:
 
 
 def _served_index(info: SavedModelInfo) -> int:
-    for index, mg in enumerate(info.meta_graphs):
-        if set(mg.tags) == {SERVE_TAG}:
-            return index
-    tag_sets = "; ".join(sorted({format_tags(mg.tag_set) for mg in info.meta_graphs})) or "(none)"
-    raise UsageError(f"no MetaGraph is tagged exactly 'serve', the tag-set TF Serving loads by default "
-                     f"(tag-sets: {tag_sets}); re-export the model with tags ['serve']")
+    from sigtool.loader import signature_defs
+
+    if not any(set(mg.tags) == {SERVE_TAG} for mg in info.meta_graphs):
+        tag_sets = "; ".join(sorted({format_tags(mg.tag_set) for mg in info.meta_graphs})) or "(none)"
+        raise UsageError(f"no MetaGraph is tagged exactly 'serve', the tag-set TF Serving loads by default "
+                         f"(tag-sets: {tag_sets}); re-export the model with tags ['serve']")
+    return signature_defs.meta_graph_index(info, (SERVE_TAG,))
