@@ -7,10 +7,11 @@ keeps only its dtype and size, so memory stays flat on gigabyte graphs.
 
 from __future__ import annotations
 
-from sigtool._proto import attr_value_pb2, function_pb2, node_def_pb2
 from sigtool import wire
+from sigtool._proto import attr_value_pb2, function_pb2, node_def_pb2
 from sigtool.loader import utf8
 from sigtool.loader.dtypes import dtype_name
+from sigtool.loader.fields import AttrValue, FunctionDef, FunctionDefLibrary, GraphDef, MapEntry, NodeDef, TensorProto
 from sigtool.model import Arg, Attr, FunctionGraph, Graph, Node
 
 LARGE = 1 << 20
@@ -26,11 +27,11 @@ def from_wire_ranges(buf, ranges, path: str) -> Graph:
     """A GraphDef serialized in pieces (protobuf merges them); path names it in notes of invalid UTF-8."""
     nodes, functions, rest = [], [], []
     for f in (f for start, end in ranges for f in wire.iter_fields(buf, start, end)):
-        if f.number == 1 and f.wire_type == wire.LEN:  # GraphDef.node
+        if f.number == GraphDef.node and f.wire_type == wire.LEN:
             nodes.append(_node_from_wire(buf, f.value_start, f.end, f"{path}.node[{len(nodes)}]"))
-        elif f.number == 2 and f.wire_type == wire.LEN:  # GraphDef.library
+        elif f.number == GraphDef.library and f.wire_type == wire.LEN:
             for fn in wire.iter_fields(buf, f.value_start, f.end):
-                if fn.number == 1 and fn.wire_type == wire.LEN:  # FunctionDefLibrary.function
+                if fn.number == FunctionDefLibrary.function and fn.wire_type == wire.LEN:
                     where = f"{path}.library.function[{len(functions)}]"
                     functions.append(_function_from_wire(buf, fn.value_start, fn.end, where))
                 else:  # gradients: only checked for invalid UTF-8
@@ -151,15 +152,15 @@ def _node_from_wire(buf, start: int, end: int, path: str) -> Node:
     for f in wire.iter_fields(buf, start, end):
         if f.wire_type != wire.LEN:
             continue
-        if f.number == 1:
+        if f.number == NodeDef.name:
             name = _text(buf, f, f"{path}.name")
-        elif f.number == 2:
+        elif f.number == NodeDef.op:
             op = _text(buf, f, f"{path}.op")
-        elif f.number == 3:
+        elif f.number == NodeDef.input:
             inputs.append(_text(buf, f, f"{path}.input[{len(inputs)}]"))
-        elif f.number == 4:
+        elif f.number == NodeDef.device:
             device = _text(buf, f, f"{path}.device")
-        elif f.number == 5:
+        elif f.number == NodeDef.attr:
             attrs.append(_attr_entry_from_wire(buf, f, f"{path}.attr"))
     return Node(name, op, tuple(inputs), device, tuple(sorted(attrs)))
 
@@ -167,9 +168,9 @@ def _node_from_wire(buf, start: int, end: int, path: str) -> Node:
 def _attr_entry_from_wire(buf, entry: wire.Field, path: str) -> tuple[str, Attr]:
     raw, value = b"", None
     for f in wire.iter_fields(buf, entry.value_start, entry.end):
-        if f.number == 1 and f.wire_type == wire.LEN:
+        if f.number == MapEntry.key and f.wire_type == wire.LEN:
             raw = bytes(buf[f.value_start : f.end])
-        elif f.number == 2 and f.wire_type == wire.LEN:
+        elif f.number == MapEntry.value and f.wire_type == wire.LEN:
             value = f
     where = path + utf8.key(raw)
     key = utf8.text(raw, where)
@@ -183,10 +184,10 @@ def _attr_entry_from_wire(buf, entry: wire.Field, path: str) -> tuple[str, Attr]
 def _large_tensor_attr(buf, value: wire.Field) -> Attr:
     """An AttrValue too large to decode: a tensor, summarized by dtype and content size."""
     for f in wire.iter_fields(buf, value.value_start, value.end):
-        if f.number == 8 and f.wire_type == wire.LEN:  # AttrValue.tensor
+        if f.number == AttrValue.tensor and f.wire_type == wire.LEN:
             dtype, size = "DT_INVALID", 0
             for g in wire.iter_fields(buf, f.value_start, f.end):
-                if g.number == 1 and g.wire_type == wire.VARINT:
+                if g.number == TensorProto.dtype and g.wire_type == wire.VARINT:
                     dtype = dtype_name(g.varint)
                 elif g.wire_type == wire.LEN:
                     size += g.end - g.value_start
@@ -197,7 +198,7 @@ def _large_tensor_attr(buf, value: wire.Field) -> Attr:
 def _function_from_wire(buf, start: int, end: int, path: str) -> FunctionGraph:
     nodes, rest = [], []
     for f in wire.iter_fields(buf, start, end):
-        if f.number == 3 and f.wire_type == wire.LEN:
+        if f.number == FunctionDef.node_def and f.wire_type == wire.LEN:
             nodes.append(_node_from_wire(buf, f.value_start, f.end, f"{path}.node_def[{len(nodes)}]"))
         else:  # signature, ret, attrs: small
             rest.append(bytes(buf[f.start : f.end]))

@@ -15,6 +15,18 @@ from __future__ import annotations
 from collections import defaultdict
 
 from sigtool import wire
+from sigtool.loader.fields import (
+    AttrList,
+    AttrValue,
+    FunctionDef,
+    FunctionDefLibrary,
+    GraphDef,
+    MapEntry,
+    NameAttrList,
+    NodeDef,
+    OpDef,
+    RegisteredGradient,
+)
 from sigtool.ops import CALL_OPS
 
 
@@ -24,11 +36,11 @@ def ranks(buf, graph_ranges) -> dict[str, int]:
     gradients: dict[bytes, str] = {}  # registered op type -> gradient function
     for start, end in graph_ranges:
         for number, wire_type, value_start, stop in _scan(buf, start, end):
-            if number == 2 and wire_type == wire.LEN:  # GraphDef.library
+            if number == GraphDef.library and wire_type == wire.LEN:
                 for n, t, a, b in _scan(buf, value_start, stop):
-                    if n == 1 and t == wire.LEN:  # FunctionDefLibrary.function
+                    if n == FunctionDefLibrary.function and t == wire.LEN:
                         functions.append(_function(buf, a, b))
-                    elif n == 3 and t == wire.LEN:  # registered_gradients
+                    elif n == FunctionDefLibrary.registered_gradients and t == wire.LEN:
                         func, op_type = _registered_gradient(buf, a, b)
                         if op_type:
                             gradients[op_type] = func
@@ -106,11 +118,11 @@ def _creation_order(functions, gradients: dict[bytes, str]) -> dict[str, int]:
 def _function(buf, start: int, end: int) -> tuple[str, list[tuple[str, bytes, list[str]]]]:
     name, nodes = "", []
     for number, wire_type, a, b in _scan(buf, start, end):
-        if number == 1 and wire_type == wire.LEN:  # signature (OpDef)
+        if number == FunctionDef.signature and wire_type == wire.LEN:  # an OpDef
             for n, t, c, d in _scan(buf, a, b):
-                if n == 1 and t == wire.LEN:
+                if n == OpDef.name and t == wire.LEN:
                     name = _text(buf, c, d)
-        elif number == 3 and wire_type == wire.LEN:  # node_def
+        elif number == FunctionDef.node_def and wire_type == wire.LEN:
             nodes.append(_node(buf, a, b))
     return name, nodes
 
@@ -119,22 +131,22 @@ def _text(buf, start: int, end: int) -> str:
     return bytes(buf[start:end]).decode("utf-8", "replace")
 
 
-# First tag byte of an AttrValue whose only member is `list` (1) or `func` (10), or `s` (2).
-_LIST_TAG, _S_TAG, _FUNC_TAG = 1 << 3 | wire.LEN, 2 << 3 | wire.LEN, 10 << 3 | wire.LEN
+# First tag byte of an AttrValue whose only member is `list` or `func`, or `s`.
+_LIST_TAG, _S_TAG, _FUNC_TAG = (number << 3 | wire.LEN for number in (AttrValue.list, AttrValue.s, AttrValue.func))
 
 
 def _node(buf, start: int, end: int) -> tuple[str, bytes, list[str]]:
     """A node's op, its _gradient_op_type (not for call ops), and the functions its attrs name."""
     op, attrs = "", {}
     for number, wire_type, a, b in _scan(buf, start, end):
-        if number == 2 and wire_type == wire.LEN:
+        if number == NodeDef.op and wire_type == wire.LEN:
             op = _text(buf, a, b)
-        elif number == 5 and wire_type == wire.LEN:  # attr map entry: the last entry of a key wins
+        elif number == NodeDef.attr and wire_type == wire.LEN:  # a map entry: the last entry of a key wins
             key, value = b"", None
             for n, t, c, d in _scan(buf, a, b):
-                if n == 1 and t == wire.LEN:
+                if n == MapEntry.key and t == wire.LEN:
                     key = bytes(buf[c:d])
-                elif n == 2 and t == wire.LEN:
+                elif n == MapEntry.value and t == wire.LEN:
                     value = (c, d)
             attrs[key] = value
     gradient_op_type = b""
@@ -149,7 +161,7 @@ def _attr_members(buf, start: int, end: int) -> tuple[int, list[tuple[int, int, 
     """The last member of an AttrValue's `value` oneof, with its occurrences (wire type, start, end)."""
     member, fields = 0, []
     for number, wire_type, a, b in _scan(buf, start, end):
-        if 1 <= number <= 10:
+        if number in AttrValue.VALUE:
             if number != member:
                 member, fields = number, []
             fields.append((wire_type, a, b))
@@ -159,7 +171,7 @@ def _attr_members(buf, start: int, end: int) -> tuple[int, list[tuple[int, int, 
 def _attr_s(buf, start: int, end: int) -> bytes:
     member, fields = _attr_members(buf, start, end)
     wire_type, a, b = fields[-1] if fields else (0, 0, 0)
-    return bytes(buf[a:b]) if member == 2 and wire_type == wire.LEN else b""
+    return bytes(buf[a:b]) if member == AttrValue.s and wire_type == wire.LEN else b""
 
 
 def _attr_functions(buf, start: int, end: int) -> list[str]:
@@ -169,16 +181,16 @@ def _attr_functions(buf, start: int, end: int) -> list[str]:
         if first_end == end:
             return []
     member, fields = _attr_members(buf, start, end)
-    if member == 10:  # func: NameAttrList (occurrences merge; the last name wins)
+    if member == AttrValue.func:  # a NameAttrList (occurrences merge; the last name wins)
         names = [_name_attr_list(buf, a, b) for wire_type, a, b in fields if wire_type == wire.LEN]
         return [next((n for n in reversed(names) if n is not None), "")]
-    if member == 1:  # list: its `func` entries (ListValue field 9)
+    if member == AttrValue.list:  # its `func` entries
         return [
             _name_attr_list(buf, c, d) or ""
             for wire_type, a, b in fields
             if wire_type == wire.LEN
             for n, t, c, d in _scan(buf, a, b)
-            if n == 9 and t == wire.LEN
+            if n == AttrList.func and t == wire.LEN
         ]
     return []
 
@@ -186,7 +198,7 @@ def _attr_functions(buf, start: int, end: int) -> list[str]:
 def _name_attr_list(buf, start: int, end: int) -> str | None:
     name = None
     for number, wire_type, a, b in _scan(buf, start, end):
-        if number == 1 and wire_type == wire.LEN:
+        if number == NameAttrList.name and wire_type == wire.LEN:
             name = _text(buf, a, b)
     return name
 
@@ -194,8 +206,8 @@ def _name_attr_list(buf, start: int, end: int) -> str | None:
 def _registered_gradient(buf, start: int, end: int) -> tuple[str, bytes]:
     func, op_type = "", b""
     for number, wire_type, a, b in _scan(buf, start, end):
-        if number == 1 and wire_type == wire.LEN:
+        if number == RegisteredGradient.gradient_func and wire_type == wire.LEN:
             func = _text(buf, a, b)
-        elif number == 2 and wire_type == wire.LEN:
+        elif number == RegisteredGradient.registered_op_type and wire_type == wire.LEN:
             op_type = bytes(buf[a:b])
     return func, op_type

@@ -19,6 +19,18 @@ from dataclasses import replace
 from sigtool import wire
 from sigtool.errors import LoadError
 from sigtool.loader import decode, utf8
+from sigtool.loader.fields import (
+    AttrValue,
+    FunctionDef,
+    FunctionDefLibrary,
+    GraphDef,
+    MapEntry,
+    MetaGraphDef,
+    NameAttrList,
+    NodeDef,
+    OpDef,
+    SavedModel,
+)
 from sigtool.loader.paths import PB, Located
 from sigtool.model import Graph, MetaGraph
 from sigtool.ops import CALL_OPS
@@ -26,8 +38,7 @@ from sigtool.ops import CALL_OPS
 # The largest message protobuf parses (2 GiB - 1); files that must be parsed whole may not be larger.
 PROTOBUF_LIMIT = 2**31 - 1
 
-# SavedModel field numbers.
-_SM_SCHEMA_VERSION, _SM_META_GRAPHS = 1, 2
+_SM_SCHEMA_VERSION, _SM_META_GRAPHS = SavedModel.saved_model_schema_version, SavedModel.meta_graphs
 
 
 @contextmanager
@@ -144,7 +155,7 @@ def _check_strings(buf, start: int, end: int, path: str) -> None:
 
     from sigtool._proto import meta_graph_pb2
 
-    rest = b"".join(bytes(buf[f.start : f.end]) for f in wire.iter_fields(buf, start, end) if f.number != 2)
+    rest = b"".join(bytes(buf[f.start : f.end]) for f in wire.iter_fields(buf, start, end) if f.number != MetaGraphDef.graph_def)
     try:
         utf8.parse(meta_graph_pb2.MetaGraphDef, rest, path)
     except (pb_message.DecodeError, RecursionError):
@@ -167,7 +178,7 @@ def _top_level(buf, display: str) -> tuple[int, list[tuple[int, int]], list[int]
             elif f.number in (_SM_SCHEMA_VERSION, _SM_META_GRAPHS):
                 raise LoadError(
                     f"{display} is not a valid SavedModel: field {f.number} "
-                    f"({'saved_model_schema_version' if f.number == 1 else 'meta_graphs'}) has the wrong wire type "
+                    f"({'saved_model_schema_version' if f.number == _SM_SCHEMA_VERSION else 'meta_graphs'}) has the wrong wire type "
                     f"{f.wire_type} at byte {f.start}"
                     + ("; is it a GraphDef or another protobuf saved under this name?" if not ranges else "")
                 )
@@ -183,10 +194,11 @@ def _is_node_def(buf, f: wire.Field) -> bool:
     if f.wire_type != wire.LEN:
         return False
     try:
-        texts = {g.number for g in wire.iter_fields(buf, f.value_start, f.end) if g.number in (1, 2) and g.wire_type == wire.LEN}
+        header = {NodeDef.name, NodeDef.op}
+        texts = {g.number for g in wire.iter_fields(buf, f.value_start, f.end) if g.number in header and g.wire_type == wire.LEN}
     except wire.WireError:
         return False
-    return texts == {1, 2}
+    return texts == header
 
 
 def _no_meta_graph(display: str, size: int, unknown: list[int]) -> str:
@@ -286,11 +298,11 @@ def _ops_of_graph(buf, graph_ranges, path: str = "meta_graphs[0]") -> tuple[str,
     functions: dict[str, list[tuple[str, str]]] = {}
     count = 0
     for f in (f for start, end in graph_ranges for f in wire.iter_fields(buf, start, end)):
-        if f.number == 1 and f.wire_type == wire.LEN:  # GraphDef.node
+        if f.number == GraphDef.node and f.wire_type == wire.LEN:
             nodes.append(_node_header(buf, f.value_start, f.end, f"{path}.graph_def.node[{len(nodes)}]"))
-        elif f.number == 2 and f.wire_type == wire.LEN:  # GraphDef.library
+        elif f.number == GraphDef.library and f.wire_type == wire.LEN:
             for fn in wire.iter_fields(buf, f.value_start, f.end):
-                if fn.number == 1 and fn.wire_type == wire.LEN:  # FunctionDefLibrary.function
+                if fn.number == FunctionDefLibrary.function and fn.wire_type == wire.LEN:
                     name, body = _function_def(buf, fn.value_start, fn.end, f"{path}.graph_def.library.function[{count}]")
                     functions.setdefault(name, body)
                     count += 1
@@ -317,17 +329,17 @@ def _node_header(buf, start: int, end: int, path: str) -> tuple[str, str]:
     op = called = ""
     attrs = []
     for f in wire.iter_fields(buf, start, end):
-        if f.number == 2 and f.wire_type == wire.LEN:
+        if f.number == NodeDef.op and f.wire_type == wire.LEN:
             op = _text(buf, f, f"{path}.op")
-        elif f.number == 5 and f.wire_type == wire.LEN:
+        elif f.number == NodeDef.attr and f.wire_type == wire.LEN:
             attrs.append(f)
     if op in CALL_OPS:
         for entry in attrs:
             key = value = None
             for f in wire.iter_fields(buf, entry.value_start, entry.end):
-                if f.number == 1 and f.wire_type == wire.LEN:
+                if f.number == MapEntry.key and f.wire_type == wire.LEN:
                     key = wire.text(buf, f)
-                elif f.number == 2 and f.wire_type == wire.LEN:
+                elif f.number == MapEntry.value and f.wire_type == wire.LEN:
                     value = f
             if key == "f" and value is not None:
                 called = _attr_func_name(buf, value, f"{path}.attr['f'].func.name")
@@ -336,9 +348,9 @@ def _node_header(buf, start: int, end: int, path: str) -> tuple[str, str]:
 
 def _attr_func_name(buf, value: wire.Field, path: str) -> str:
     for f in wire.iter_fields(buf, value.value_start, value.end):
-        if f.number == 10 and f.wire_type == wire.LEN:  # AttrValue.func (NameAttrList)
+        if f.number == AttrValue.func and f.wire_type == wire.LEN:  # a NameAttrList
             for g in wire.iter_fields(buf, f.value_start, f.end):
-                if g.number == 1 and g.wire_type == wire.LEN:
+                if g.number == NameAttrList.name and g.wire_type == wire.LEN:
                     return _text(buf, g, path)
     return ""
 
@@ -346,10 +358,10 @@ def _attr_func_name(buf, value: wire.Field, path: str) -> str:
 def _function_def(buf, start: int, end: int, path: str) -> tuple[str, list[tuple[str, str]]]:
     name, body = "", []
     for f in wire.iter_fields(buf, start, end):
-        if f.number == 1 and f.wire_type == wire.LEN:  # FunctionDef.signature (OpDef)
+        if f.number == FunctionDef.signature and f.wire_type == wire.LEN:  # an OpDef
             for g in wire.iter_fields(buf, f.value_start, f.end):
-                if g.number == 1 and g.wire_type == wire.LEN:
+                if g.number == OpDef.name and g.wire_type == wire.LEN:
                     name = _text(buf, g, f"{path}.signature.name")
-        elif f.number == 3 and f.wire_type == wire.LEN:  # FunctionDef.node_def
+        elif f.number == FunctionDef.node_def and f.wire_type == wire.LEN:
             body.append(_node_header(buf, f.value_start, f.end, f"{path}.node_def[{len(body)}]"))
     return name, body
