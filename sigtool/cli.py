@@ -126,11 +126,15 @@ def show(model, tag_set, signature, model_version, version_alias, show_all, fmt)
 @click.option("--allow-op", "allow_ops", multiple=True, metavar="OP", help="Do not treat this op as unsafe (repeatable).")
 @click.option("--list-rules", is_flag=True, help="List the rules (id, severity, summary) and exit.")
 @click.option("-f", "--format", "fmt", type=click.Choice(sorted(render.CHECK_FORMATS)), default="table", show_default=True, help="Output format.")
-def check(models, strict, method_check, selected, ignored, deny_ops, allow_ops, list_rules, fmt):
+@click.option("-j", "--jobs", type=click.IntRange(1, 256), default=16, show_default=True,
+              help="Models read at once (for many or remote models).")
+def check(models, strict, method_check, selected, ignored, deny_ops, allow_ops, list_rules, fmt, jobs):
     """Find every reason TF Serving or a client would fail on a model, in one run.
 
     MODEL is a SavedModel directory or file, or a model base path (every
-    version is checked). Findings go to stdout, a one-line summary to stderr.
+    version is checked), local or s3://, gs://, https://; a quoted glob
+    pattern ('s3://bucket/models/*') checks every model it matches.
+    Findings go to stdout, a one-line summary to stderr.
     Exit 0 when clean (warnings allowed), 1 on errors (or warnings with
     --strict), 3 when a model cannot be read. Never imports TensorFlow.
 
@@ -145,7 +149,8 @@ def check(models, strict, method_check, selected, ignored, deny_ops, allow_ops, 
         emit(command.list_rules())
         return
     result = command.check(command.CheckRequest(
-        models, strict, method_check, frozenset(selected), frozenset(ignored), frozenset(deny_ops), frozenset(allow_ops), fmt))
+        models, strict, method_check, frozenset(selected), frozenset(ignored), frozenset(deny_ops), frozenset(allow_ops), fmt,
+        jobs=jobs))
     if result.output is not None:
         emit(result.output)
         say(result.summary)

@@ -18,6 +18,7 @@ class CheckRequest:
     deny_ops: frozenset[str] = frozenset()
     allow_ops: frozenset[str] = frozenset()
     fmt: str = "table"  # a key of render.CHECK_FORMATS
+    jobs: int = loader.DEFAULT_JOBS  # models read at once (remote models: requests in flight)
 
 
 @dataclass(frozen=True)
@@ -44,16 +45,21 @@ def check(request: CheckRequest) -> CheckResult:
         raise UsageError(f"unknown rule id(s) {', '.join(unknown)}; see sigtool check --list-rules")
     options = checks.CheckOptions(request.method_check, request.deny_ops, request.allow_ops)
     reports, unreadable = [], []
-    for model in request.models:
-        for version in loader.model_versions(model) or [None]:
-            try:
-                info = loader.load(model, version=version, graph=True)
-            except SigtoolError as e:
-                unreadable.append(e)
-                continue
-            findings = tuple(checks.run_checks(info, options, set(request.select), set(request.ignore)))
-            failed = checks.failed(findings, strict=request.strict)
-            reports.append(checks.Report(model, info.source, info.version, findings, failed))
+    models = loader.expand_models(request.models, request.jobs)  # glob patterns, local or remote
+    items = []
+    for model, versions, error in loader.run_all(lambda m: loader.model_versions(m) or [None], models, request.jobs):
+        if error is not None:
+            unreadable.append(_user_error(error))
+            continue
+        items += [(model, version) for version in versions]
+    loaded = loader.run_all(lambda item: loader.load(item[0], version=item[1], graph=True), items, request.jobs)
+    for (model, _), info, error in loaded:
+        if error is not None:
+            unreadable.append(_user_error(error))
+            continue
+        findings = tuple(checks.run_checks(info, options, set(request.select), set(request.ignore)))
+        failed = checks.failed(findings, strict=request.strict)
+        reports.append(checks.Report(model, info.source, info.version, findings, failed))
     output = render.CHECK_FORMATS[request.fmt](reports, request.strict) if reports else None
     summary = render.summary_line(reports, request.strict) if reports else None
     if unreadable:
@@ -61,3 +67,10 @@ def check(request: CheckRequest) -> CheckResult:
     else:
         code = ExitCode.CHECK_FAILED if any(r.failed for r in reports) else ExitCode.OK
     return CheckResult(output, summary, tuple(unreadable), int(code))
+
+
+def _user_error(error: Exception) -> SigtoolError:
+    """A model that could not be read is reported; anything else is a bug and is raised."""
+    if isinstance(error, SigtoolError):
+        return error
+    raise error

@@ -123,8 +123,9 @@ def _execute(info: SavedModelInfo, mg: MetaGraph, sig: Signature, body, request:
             say(f"Warning: {message}; TF Serving sends it as is")
     targets = _output_targets(request.outdir, sig, request.overwrite)
     try:
-        result = emulate.serve(info, mg, sig, body, method=request.method, device=request.device,
-                               executor=request.executor, warn=lambda message: say(f"Warning: {message}"))
+        with loader.local_copy(info) as local:  # a remote model is downloaded (TensorFlow needs files), removed after
+            result = emulate.serve(local, mg, sig, body, method=request.method, device=request.device,
+                                   executor=request.executor, warn=lambda message: say(f"Warning: {message}"))
     except RunError as e:
         raise _with_op_hint(e, mg) from None
     if targets:

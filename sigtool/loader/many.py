@@ -36,7 +36,7 @@ def expand_models(patterns: Iterable[str], jobs: int = DEFAULT_JOBS) -> list[str
     """
     out: list[str] = []
     for pattern in patterns:
-        if not has_magic(pattern):
+        if not has_magic(pattern) or (not is_url(pattern) and os.path.lexists(pattern)):  # "model[1]" exists
             out.append(pattern)
             continue
         found = _remote_matches(pattern, jobs) if is_url(pattern) else _local_matches(pattern)
