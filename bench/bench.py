@@ -23,6 +23,7 @@ Pairs, sigtool row then saved_model_cli row:
     show MODEL                  vs  saved_model_cli show --dir MODEL --tag_set serve --signature_def serving_default
     check MODEL                 vs  saved_model_cli scan --dir MODEL          (if `sigtool check --help` works)
     run MODEL ... -f json       vs  saved_model_cli run ... (small TF1 model only; if `sigtool run --help` works)
+    diff MODEL MODEL            (no saved_model_cli counterpart; if `sigtool diff --help` works)
     check MODEL                 on a copy of the small TF1 model with a 100 MB warmup file (1000 records), built
                                 by sigtool's own writer into .bench/warmup_100mb (no TensorFlow, no saved_model_cli row)
 
@@ -273,7 +274,8 @@ def ensure_warmup_model(notes: list[str]) -> Model | None:
     return model
 
 
-def rows_for(model: Model, sigtool: list[str], smcli: str | None, has_check: bool, has_run: bool, args) -> list[Row]:
+def rows_for(model: Model, sigtool: list[str], smcli: str | None, has_check: bool, has_run: bool, args,
+             has_diff: bool = False) -> list[Row]:
     """The command pairs for one model: (sigtool args, sigtool target, saved_model_cli args); MODEL goes 2nd."""
     show_target = (0.3, 100) if model.big else (0.15, None)
     pairs = [
@@ -293,6 +295,9 @@ def rows_for(model: Model, sigtool: list[str], smcli: str | None, has_check: boo
         if smcli:
             runs = args.big_runs if model.big else args.runs
             rows.append(Row(model, f"saved_model_cli {shlex.join(sm)}", [smcli, sm[0], "--dir", m, *sm[1:]], runs))
+    if has_diff:  # the model against itself: both sides read, every signature compared, exit 0
+        rows.append(Row(model, "sigtool diff MODEL MODEL", [*sigtool, "diff", m, m], args.runs, (0,),
+                        (0.5, 100) if model.big else None))
     return rows
 
 
@@ -338,7 +343,8 @@ def main() -> None:
     sigtool = [tool("sigtool")] if tool("sigtool") else [sys.executable, "-m", "sigtool"]
     has_check = exits_zero([*sigtool, "check", "--help"])
     has_run = exits_zero([*sigtool, "run", "--help"])
-    for name, present in (("check", has_check), ("run", has_run)):
+    has_diff = exits_zero([*sigtool, "diff", "--help"])
+    for name, present in (("check", has_check), ("run", has_run), ("diff", has_diff)):
         if not present:
             notes.append(f"sigtool {name}: row skipped (`sigtool {name} --help` does not exit 0: not implemented yet)")
 
@@ -368,7 +374,7 @@ def main() -> None:
     rows: list[Row] = []
     for model in models:
         warm_page_cache(model)
-        for row in rows_for(model, sigtool, smcli, has_check, has_run, args):
+        for row in rows_for(model, sigtool, smcli, has_check, has_run, args, has_diff):
             bench(row)
             rows.append(row)
 

@@ -146,7 +146,8 @@ def test_metadata_golden_against_its_model_has_no_change():
         lines = []
         result = diff_models(DiffRequest(str(old), str(new)), lines.append)
         assert result.report.changes == () and result.exit_code == 0
-        assert "Note: tf.Example features were not compared: a metadata response has no graph to read them from" in lines
+        assert ("Note: tf.Example features were not compared: a metadata response has no graph to read them from"
+                in lines)
 
 
 def test_metadata_golden_against_a_model_lacking_a_signature(tmp_path):
@@ -194,7 +195,8 @@ def test_metadata_reader_takes_json_names_and_missing_shapes(tmp_path):
     ("[1, 2]", "not a GetModelMetadata response"),
     ('{"model_spec": {}}', "metadata is not a JSON object"),
     ('{"metadata": {"other": {}}}', 'metadata has no "signature_def"'),
-    ('{"metadata": {"signature_def": {"signature_def": {"s": {"inputs": {"x": {"dtype": "float"}}}}}}}', "not a DataType"),
+    ('{"metadata": {"signature_def": {"signature_def": {"s": {"inputs": {"x": {"dtype": "float"}}}}}}}',
+     "not a DataType"),
 ])
 def test_metadata_reader_errors_are_load_errors(tmp_path, text, message):
     path = tmp_path / "bad.json"
@@ -218,7 +220,8 @@ def test_base_path_compares_the_two_highest_versions_in_numeric_order(tmp_path):
         shutil.copytree(PAIRS / "input_dtype" / side, tmp_path / version)
     lines = []
     result = diff_models(DiffRequest(str(tmp_path)), lines.append)
-    assert lines == [f"Note: comparing version 9 with version 10 (the newest, which Serving would switch to) of {tmp_path}"]
+    newest = "(the newest, which Serving would switch to)"
+    assert lines == [f"Note: comparing version 9 with version 10 {newest} of {tmp_path}"]
     assert result.report.old.path == str(tmp_path / "9") and result.report.new.path == str(tmp_path / "10")
     assert result.exit_code == 1 and [c.code for c in result.report.changes] == ["DIFF007"]
 
@@ -274,7 +277,8 @@ def test_junit_tag_set_gone_fails_every_old_signature():
 def test_github_escapes_newlines_and_percent_and_leaves_out_info():
     items = [ci_formats.Item("error", "a/b", "X1", "50% off\nnext"), ci_formats.Item("info", "", "X2", "quiet"),
              ci_formats.Item("warning", "", "X3", "w")]
-    assert ci_formats.github(items, "tool") == "::error title=tool X1::a/b: 50%25 off%0Anext\n::warning title=tool X3::w\n"
+    expected = "::error title=tool X1::a/b: 50%25 off%0Anext\n::warning title=tool X3::w\n"
+    assert ci_formats.github(items, "tool") == expected
 
 
 def _report(findings):

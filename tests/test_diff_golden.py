@@ -19,7 +19,8 @@ CASES = {  # golden name -> (OLD, NEW), relative to testdata/
     "tag_set_gone": ("diff/tag_set_gone/old", "diff/tag_set_gone/new"),
     "tensor_names": ("diff/tensor_names/old", "diff/tensor_names/new"),
     "metadata_vs_model": ("metadata/half_plus_two_model_metadata.json", "real/saved_model_half_plus_two_cpu/00000123"),
-    "real_tf1_vs_tf2": ("real/saved_model_half_plus_two_cpu/00000123", "real/saved_model_half_plus_two_tf2_cpu/00000123"),
+    "real_tf1_vs_tf2": ("real/saved_model_half_plus_two_cpu/00000123",
+                        "real/saved_model_half_plus_two_tf2_cpu/00000123"),
 }
 FORMATS = {"table": "txt", "json": "json", "github": "github.txt", "junit": "xml"}
 
@@ -87,6 +88,7 @@ def test_diff_never_imports_tensorflow():
     import sys
 
     code = ("import sys; from sigtool.cli import cli\n"
-            "try:\n    cli(['diff', 'diff/feature_dtype/old', 'diff/feature_dtype/new'])\nexcept SystemExit:\n    pass\n"
+            "try:\n    cli(['diff', 'diff/feature_dtype/old', 'diff/feature_dtype/new'])\n"
+            "except SystemExit:\n    pass\n"
             "assert 'tensorflow' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], cwd=TESTDATA, check=True, capture_output=True)

@@ -277,7 +277,9 @@ def _variables(label: str, old: int | None, new: int | None):
                    f"{'more' if new > old else 'less'} than the old model's {old:,}")]
 
 
-def compared_signatures(old: SavedModelInfo, new: SavedModelInfo, tags: tuple[str, ...] | None = None) -> tuple[str, ...]:
+def compared_signatures(
+    old: SavedModelInfo, new: SavedModelInfo, tags: tuple[str, ...] | None = None
+) -> tuple[str, ...]:
     """The signature keys compare() looks at (old's and new's), serving_default first."""
     old_mg = pick_meta_graph(old, tags)
     new_mg = _same_tag_set(new, old_mg.tag_set)

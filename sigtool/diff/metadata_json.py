@@ -148,7 +148,8 @@ def _tensor(key: str, value, path: str, where: str) -> TensorSpec:
     composite = _field(value, "composite_tensor")
     if sparse is not None:
         sparse = _object(sparse, path, f"{where}.coo_sparse")
-        names = SparseNames(*(str(_field(sparse, f"{n}_tensor_name", "")) for n in ("values", "indices", "dense_shape")))
+        parts = ("values", "indices", "dense_shape")
+        names = SparseNames(*(str(_field(sparse, f"{n}_tensor_name", "")) for n in parts))
         return TensorSpec(encoding="coo_sparse", sparse=names, **common)
     if composite is not None:
         composite = _object(composite, path, f"{where}.composite_tensor")
