@@ -37,6 +37,10 @@ dev: $(VENV)/.test-deps
 test: $(VENV)/.test-deps
 	$(BIN)/python -m pytest $(if $(TESTS),-k '$(TESTS)') -q
 
+# The unit tier without TensorFlow: seconds (tiers: tests/conftest.py).
+test-fast: $(VENV)/.test-deps
+	$(BIN)/python -m pytest -m 'unit and not tf and not slow' $(if $(TESTS),-k '$(TESTS)') -q
+
 # The independent second tier: TensorFlow's recorded facts about the shared corpus.
 conformance: $(VENV)/.test-deps
 	$(BIN)/python -m pytest tests/conformance --corpus '$(CORPUS)' -q

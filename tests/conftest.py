@@ -9,6 +9,7 @@ not collected; asking for it (`pytest tests/conformance`) without a corpus is a 
 from __future__ import annotations
 
 import os
+from fnmatch import fnmatch
 from pathlib import Path
 
 import pytest
@@ -43,7 +44,6 @@ def _inside_conformance(arg: str) -> bool:
 
 def pytest_configure(config):
     global _corpus
-    config.addinivalue_line("markers", "slow: rebuilds models with TensorFlow (deselect with -m 'not slow')")
     given = config.getoption("--corpus") or os.environ.get("SIGTOOL_CORPUS")
     if not given:
         if any(_inside_conformance(a) for a in config.args):
@@ -53,6 +53,48 @@ def pytest_configure(config):
     if not (path / "expected" / "INDEX.json").is_file():
         raise pytest.UsageError(f"--corpus {given}: no conformance corpus there (expected/INDEX.json is missing)")
     _corpus = path
+
+
+# --- tiers ---------------------------------------------------------------------------------------------
+# Every test is in one tier, a marker (registered in pyproject.toml) given here by its module's name:
+#   unit         one function or command on the repository's own testdata; no TensorFlow unless marked tf
+#   golden       whole outputs against tests/golden/, and the rule fixtures (testdata/rules/)
+#   conformance  sigtool against TensorFlow and Serving themselves: asked live, or recorded (tests/conformance)
+#   robustness   malformed and hostile inputs, limits, fuzzing
+# A module that is not listed is a unit test. Tests that start TensorFlow (in this process or a child)
+# are marked `tf` too: whole modules by TF_MODULES, single tests with @pytest.mark.tf.
+# `make test-fast` runs -m "unit and not tf and not slow".
+TIERS = {
+    "test_golden": "golden",
+    "test_rules": "golden",
+    "test_protos*": "conformance",
+    "test_runner": "conformance",
+    "test_run_models": "conformance",
+    "test_executor": "conformance",
+    "test_smcli_order": "conformance",
+    "test_tf_*": "conformance",
+    "test_serving_tf": "conformance",
+    "test_sample_tf": "conformance",
+    "test_hardening*": "robustness",
+    "test_fuzz*": "robustness",
+}
+TF_MODULES = ("test_protos_tf", "test_runner", "test_run_models", "test_executor", "test_smcli_order", "test_tf_*",
+              "test_serving_tf", "test_sample_tf", "test_hardening_malformed")
+
+
+def tier_of(module: str) -> str:
+    return next((tier for pattern, tier in TIERS.items() if fnmatch(module, pattern)), "unit")
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        path = Path(str(item.fspath))
+        if path == CONFORMANCE or CONFORMANCE in path.parents:
+            item.add_marker("conformance")
+            continue
+        item.add_marker(tier_of(path.stem))
+        if any(fnmatch(path.stem, pattern) for pattern in TF_MODULES):
+            item.add_marker("tf")
 
 
 def pytest_ignore_collect(collection_path, config):
