@@ -12,6 +12,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import ClassVar
 
 ACCESS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
 
@@ -142,7 +143,7 @@ class RangeHandler(http.server.SimpleHTTPRequestHandler):
     """Files under the server's directory, with single-range requests; anything under denied/ is 403."""
 
     sent = 0
-    requests: list[tuple[str, str]] = []
+    requests: ClassVar[list[tuple[str, str]]] = []
 
     def log_message(self, *args) -> None:
         pass

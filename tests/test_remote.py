@@ -13,10 +13,10 @@ import pytest
 pytest.importorskip("s3fs")
 pytest.importorskip("moto")
 
-from s3_server import CountingProxy, MotoServer, cli_env, s3_client, upload  # noqa: E402
+from conftest import assert_one_error_line, invoke
+from s3_server import CountingProxy, MotoServer, cli_env, s3_client, upload
 
-from conftest import assert_one_error_line, invoke  # noqa: E402
-from sigtool.loader import remote  # noqa: E402
+from sigtool.loader import remote
 
 ROOT = Path(__file__).resolve().parent.parent
 BUCKET = "models"
@@ -64,7 +64,7 @@ def aws(s3, monkeypatch):
 
 
 def sigtool(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "sigtool", *args], cwd=ROOT, env=env, capture_output=True, text=True)
+    return subprocess.run([sys.executable, "-m", "sigtool", *args], cwd=ROOT, env=env, capture_output=True, text=True, check=False)
 
 
 def same_except_path(local, remote_result, url_prefix: str) -> None:
@@ -160,13 +160,13 @@ def test_missing_extra_names_the_install(s3):
     code = "import sys; sys.modules['fsspec'] = None; from sigtool.cli import main; main()"
     for url in (f"s3://{BUCKET}/m", "gs://bucket/m", "https://example.invalid/m"):
         result = subprocess.run([sys.executable, "-c", code, "show", url], cwd=ROOT, env=cli_env(s3.endpoint),
-                                capture_output=True, text=True)
+                                capture_output=True, text=True, check=False)
         assert result.returncode == 3, result.stderr
         scheme = url.partition(":")[0]
         assert result.stderr == (f"Error: {url}: reading {scheme}:// models needs the remote extra: "
                                  "pip install 'sigtool[remote]'\n")
     local = subprocess.run([sys.executable, "-c", code, "show", "testdata/half_plus_two_like"], cwd=ROOT,
-                           capture_output=True, text=True)
+                           capture_output=True, text=True, check=False)
     assert local.returncode == 0, local.stderr
 
 
@@ -177,7 +177,7 @@ def test_local_show_never_imports_fsspec():
             "except SystemExit: pass\n"
             "assert not [m for m in sys.modules if m.split('.')[0] in ('fsspec', 's3fs', 'gcsfs', 'aiohttp')]\n"
             "assert 'sigtool.loader.remote' not in sys.modules")
-    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
 
 

@@ -11,10 +11,10 @@ import pytest
 pytest.importorskip("fsspec")
 pytest.importorskip("aiohttp")
 
-from s3_server import HTTPFileServer  # noqa: E402
+from conftest import assert_one_error_line, invoke
+from s3_server import HTTPFileServer
 
-from conftest import assert_one_error_line, invoke  # noqa: E402
-from sigtool.loader import remote  # noqa: E402
+from sigtool.loader import remote
 
 ROOT = Path(__file__).resolve().parent.parent
 

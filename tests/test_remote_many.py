@@ -11,11 +11,11 @@ import pytest
 pytest.importorskip("s3fs")
 pytest.importorskip("moto")
 
-from s3_server import CountingProxy, MotoServer, cli_env, s3_client, upload  # noqa: E402
+from conftest import invoke
+from s3_server import CountingProxy, MotoServer, cli_env, s3_client, upload
 
-from conftest import invoke  # noqa: E402
-from sigtool import loader  # noqa: E402
-from sigtool.loader import remote  # noqa: E402
+from sigtool import loader
+from sigtool.loader import remote
 
 ROOT = Path(__file__).resolve().parent.parent
 VERSIONS = 200

@@ -9,7 +9,6 @@ happens. A progress bar goes to stderr when stderr is a terminal.
 from __future__ import annotations
 
 import os
-import shutil
 import sys
 import tempfile
 from collections.abc import Iterator

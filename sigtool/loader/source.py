@@ -140,7 +140,7 @@ class Reader:
         self._pos = max(self._pos, end)
         return data
 
-    def __enter__(self) -> Reader:
+    def __enter__(self):
         return self
 
     def __exit__(self, *exc) -> None:
