@@ -15,7 +15,7 @@ from sigtool._proto import pool
 from sigtool.loader import fields
 
 PACKAGE = "sigtool.tf."
-MESSAGES = [(name, cls) for name, cls in vars(fields).items() if inspect.isclass(cls) and cls.__module__ == fields.__name__]
+MESSAGES = [(n, cls) for n, cls in vars(fields).items() if inspect.isclass(cls) and cls.__module__ == fields.__name__]
 
 
 def named(cls) -> dict[str, object]:

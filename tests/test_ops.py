@@ -73,7 +73,8 @@ def test_checks_keep_no_module_state():
 
 def _model(*graphs: Graph) -> SavedModelInfo:
     mgs = tuple(MetaGraph(tags=tags, signatures=(), graph=g) for tags, g in zip((("serve",), ("train",)), graphs))
-    return SavedModelInfo(path="m", source="m/saved_model.pb", format="saved_model_pb", schema_version=1, meta_graphs=mgs)
+    source = "m/saved_model.pb"
+    return SavedModelInfo(path="m", source=source, format="saved_model_pb", schema_version=1, meta_graphs=mgs)
 
 
 def _graph() -> Graph:
@@ -97,7 +98,8 @@ def test_unsafe_ops_is_sec001_as_data():
     assert found[1].summary == "op ReadFile reads or writes files"
     findings = run_checks(info, select={"SEC001"})
     assert [(f.where, f.message.split(" (at ")[0]) for f in findings] == [(u.tags, u.summary) for u in found]
-    assert findings[1].message.endswith("(at fn/rf, read0, read1 and 3 more); remove it, or --allow-op ReadFile if it is intended")
+    tail = "(at fn/rf, read0, read1 and 3 more); remove it, or --allow-op ReadFile if it is intended"
+    assert findings[1].message.endswith(tail)
 
 
 def test_unsafe_ops_deny_and_allow():

@@ -14,33 +14,9 @@ from __future__ import annotations
 import struct
 
 from sigtool import wire
+from sigtool.loader import fields as pb  # field numbers, by message
 from sigtool.loader import utf8
 from sigtool.loader.dtypes import dtype_name, type_spec_class_name
-from sigtool.loader.fields import (
-    AssetFileDef,
-    CompositeTensor,
-    CooSparse,
-    DictValue,
-    Dim,
-    ListValue,
-    MapEntry,
-    MetaGraphDef,
-    MetaInfoDef,
-    NamedTupleValue,
-    ObjectReference,
-    PairValue,
-    SavedBareConcreteFunction,
-    SavedConcreteFunction,
-    SavedFunction,
-    SavedObject,
-    SavedObjectGraph,
-    SignatureDef,
-    StructuredValue,
-    TensorInfo,
-    TensorShapeProto,
-    TensorSpecProto,
-    TypeSpecProto,
-)
 from sigtool.model import (
     AssetFile,
     CompositeSpec,
@@ -94,9 +70,9 @@ def _map_entries(buf, entries: list[wire.Field], depth: int, path: str) -> dict[
     for entry in entries:
         raw, value = b"", []
         for f in _fields(buf, [(entry.value_start, entry.end)], depth):
-            if f.number == MapEntry.key and _len(f):
+            if f.number == pb.MapEntry.key and _len(f):
                 raw = bytes(buf[f.value_start : f.end])
-            elif f.number == MapEntry.value and _len(f):
+            elif f.number == pb.MapEntry.value and _len(f):
                 value.append((f.value_start, f.end))
         where = path + utf8.key(raw)
         result[utf8.text(raw, where)] = (value, where)
@@ -135,19 +111,19 @@ def meta_graph(buf, start: int, end: int, path: str = "meta_graphs[0]") -> MetaG
     for f in _fields(buf, [(start, end)], 1):
         if not _len(f):
             continue
-        if f.number == MetaGraphDef.meta_info_def:
+        if f.number == pb.MetaGraphDef.meta_info_def:
             info.append((f.value_start, f.end))
-        elif f.number == MetaGraphDef.graph_def:
+        elif f.number == pb.MetaGraphDef.graph_def:
             parts.graph.append((f.value_start, f.end))
-        elif f.number == MetaGraphDef.saver_def:
+        elif f.number == pb.MetaGraphDef.saver_def:
             parts.has_saver = True
-        elif f.number == MetaGraphDef.collection_def:
+        elif f.number == pb.MetaGraphDef.collection_def:
             collections.append(f)
-        elif f.number == MetaGraphDef.signature_def:
+        elif f.number == pb.MetaGraphDef.signature_def:
             signatures.append(f)
-        elif f.number == MetaGraphDef.asset_file_def:
+        elif f.number == pb.MetaGraphDef.asset_file_def:
             assets.append(f)
-        elif f.number == MetaGraphDef.object_graph_def:
+        elif f.number == pb.MetaGraphDef.object_graph_def:
             parts.object_graph.append((f.value_start, f.end))
     _meta_info(buf, info, parts, f"{path}.meta_info_def")
     parts.collection_keys = tuple(sorted(_map_entries(buf, collections, 2, f"{path}.collection_def")))
@@ -163,24 +139,24 @@ def meta_graph(buf, start: int, end: int, path: str = "meta_graphs[0]") -> MetaG
 
 def _meta_info(buf, ranges: Ranges, parts: MetaGraphParts, path: str) -> None:
     for f in _fields(buf, ranges, 2):
-        if f.number == MetaInfoDef.tags and _len(f):
+        if f.number == pb.MetaInfoDef.tags and _len(f):
             parts.tags.append(_text(buf, f, f"{path}.tags[{len(parts.tags)}]"))
-        elif f.number == MetaInfoDef.tensorflow_version and _len(f):
+        elif f.number == pb.MetaInfoDef.tensorflow_version and _len(f):
             parts.tensorflow_version = _text(buf, f, f"{path}.tensorflow_version")
-        elif f.number == MetaInfoDef.tensorflow_git_version and _len(f):
+        elif f.number == pb.MetaInfoDef.tensorflow_git_version and _len(f):
             parts.tensorflow_git_version = _text(buf, f, f"{path}.tensorflow_git_version")
-        elif f.number == MetaInfoDef.stripped_default_attrs and f.wire_type == wire.VARINT:
+        elif f.number == pb.MetaInfoDef.stripped_default_attrs and f.wire_type == wire.VARINT:
             parts.stripped_default_attrs = bool(f.varint)
 
 
 def _asset(buf, field: wire.Field, path: str) -> AssetFile:
     tensor_name = filename = ""
     for f in _fields(buf, [(field.value_start, field.end)], 2):
-        if f.number == AssetFileDef.tensor_info and _len(f):
+        if f.number == pb.AssetFileDef.tensor_info and _len(f):
             for g in _fields(buf, [(f.value_start, f.end)], 3):
-                if g.number == TensorInfo.name and _len(g):
+                if g.number == pb.TensorInfo.name and _len(g):
                     tensor_name = _text(buf, g, f"{path}.tensor_info.name")
-        elif f.number == AssetFileDef.filename and _len(f):
+        elif f.number == pb.AssetFileDef.filename and _len(f):
             filename = _text(buf, f, f"{path}.filename")
     return AssetFile(tensor_name, filename)
 
@@ -194,11 +170,11 @@ def _signature(buf, key: str, ranges: Ranges, path: str) -> Signature:
     outputs: list[wire.Field] = []
     method = ""
     for f in _fields(buf, ranges, depth):
-        if f.number == SignatureDef.inputs and _len(f):
+        if f.number == pb.SignatureDef.inputs and _len(f):
             inputs.append(f)
-        elif f.number == SignatureDef.outputs and _len(f):
+        elif f.number == pb.SignatureDef.outputs and _len(f):
             outputs.append(f)
-        elif f.number == SignatureDef.method_name and _len(f):
+        elif f.number == pb.SignatureDef.method_name and _len(f):
             method = _text(buf, f, f"{path}.method_name")
 
     def specs(entries, name):
@@ -208,7 +184,7 @@ def _signature(buf, key: str, ranges: Ranges, path: str) -> Signature:
     return Signature(key=key, method_name=method, inputs=specs(inputs, "inputs"), outputs=specs(outputs, "outputs"))
 
 
-_ENCODINGS = {TensorInfo.name: "name", TensorInfo.coo_sparse: "coo_sparse", TensorInfo.composite_tensor: "composite_tensor"}
+_ENCODINGS = {number: name for name, number in vars(pb.TensorInfo).items() if number in pb.TensorInfo.ENCODING}
 
 
 def tensor_info(buf, key: str, ranges: Ranges, depth: int, path: str = "") -> TensorSpec:
@@ -216,7 +192,7 @@ def tensor_info(buf, key: str, ranges: Ranges, depth: int, path: str = "") -> Te
     encoding, encoding_ranges = "", []
     shape: Ranges = []
     for f in _fields(buf, ranges, depth):
-        if f.number in TensorInfo.ENCODING and _len(f):  # the "encoding" oneof: the last member set wins
+        if f.number in pb.TensorInfo.ENCODING and _len(f):  # the "encoding" oneof: the last member set wins
             member = _ENCODINGS[f.number]
             if member != encoding:
                 encoding, encoding_ranges = member, []
@@ -224,9 +200,9 @@ def tensor_info(buf, key: str, ranges: Ranges, depth: int, path: str = "") -> Te
                 name = _text(buf, f, f"{path}.name")
             else:
                 encoding_ranges.append((f.value_start, f.end))
-        elif f.number == TensorInfo.dtype and f.wire_type == wire.VARINT:
+        elif f.number == pb.TensorInfo.dtype and f.wire_type == wire.VARINT:
             dtype = _signed32(f.varint)
-        elif f.number == TensorInfo.tensor_shape and _len(f):
+        elif f.number == pb.TensorInfo.tensor_shape and _len(f):
             shape.append((f.value_start, f.end))
     dims, unknown_rank, dim_names = _shape(buf, shape, depth + 1, f"{path}.tensor_shape")
     sparse = composite = None
@@ -251,21 +227,21 @@ def _shape(buf, ranges: Ranges, depth: int, path: str) -> tuple[tuple[int, ...],
     dims: list[tuple[int, str]] = []
     unknown_rank = False
     for f in _fields(buf, ranges, depth):
-        if f.number == TensorShapeProto.dim and _len(f):
+        if f.number == pb.TensorShapeProto.dim and _len(f):
             size, dim_name = 0, ""
             for g in _fields(buf, [(f.value_start, f.end)], depth + 1):
-                if g.number == Dim.size and g.wire_type == wire.VARINT:
+                if g.number == pb.Dim.size and g.wire_type == wire.VARINT:
                     size = _signed64(g.varint)
-                elif g.number == Dim.name and _len(g):
+                elif g.number == pb.Dim.name and _len(g):
                     dim_name = _text(buf, g, f"{path}.dim[{len(dims)}].name")
             dims.append((size, dim_name))
-        elif f.number == TensorShapeProto.unknown_rank and f.wire_type == wire.VARINT:
+        elif f.number == pb.TensorShapeProto.unknown_rank and f.wire_type == wire.VARINT:
             unknown_rank = bool(f.varint)
     return tuple(d for d, _ in dims), unknown_rank, tuple(n for _, n in dims)
 
 
 _COO_FIELDS = ("values_tensor_name", "indices_tensor_name", "dense_shape_tensor_name")  # SparseNames' order
-_COO_NUMBERS = {getattr(CooSparse, name): i for i, name in enumerate(_COO_FIELDS)}
+_COO_NUMBERS = {getattr(pb.CooSparse, name): i for i, name in enumerate(_COO_FIELDS)}
 
 
 def _coo_sparse(buf, ranges: Ranges, depth: int, path: str) -> SparseNames:
@@ -281,20 +257,20 @@ def _composite(buf, ranges: Ranges, depth: int, path: str) -> CompositeSpec:
     type_spec: Ranges = []
     components: list[TensorSpec] = []
     for f in _fields(buf, ranges, depth):
-        if f.number == CompositeTensor.type_spec and _len(f):
+        if f.number == pb.CompositeTensor.type_spec and _len(f):
             type_spec.append((f.value_start, f.end))
-        elif f.number == CompositeTensor.components and _len(f):
+        elif f.number == pb.CompositeTensor.components and _len(f):
             index = len(components)
             components.append(tensor_info(buf, str(index), [(f.value_start, f.end)], depth + 1, f"{path}.components[{index}]"))
     spec_class, class_name, flat = 0, "", 0
     for f in _fields(buf, type_spec, depth + 1) if type_spec else ():
-        if f.number == TypeSpecProto.type_spec_class and f.wire_type == wire.VARINT:
+        if f.number == pb.TypeSpecProto.type_spec_class and f.wire_type == wire.VARINT:
             spec_class = _signed32(f.varint)
-        elif f.number == TypeSpecProto.type_state and _len(f):
+        elif f.number == pb.TypeSpecProto.type_state and _len(f):
             struct_value(buf, [(f.value_start, f.end)], depth + 2, f"{path}.type_spec.type_state")  # depth check only
-        elif f.number == TypeSpecProto.type_spec_class_name and _len(f):
+        elif f.number == pb.TypeSpecProto.type_spec_class_name and _len(f):
             class_name = _text(buf, f, f"{path}.type_spec.type_spec_class_name")
-        elif f.number == TypeSpecProto.num_flat_components and f.wire_type == wire.VARINT:
+        elif f.number == pb.TypeSpecProto.num_flat_components and f.wire_type == wire.VARINT:
             flat = _signed32(f.varint)
     return CompositeSpec(type_spec_class_name(spec_class), class_name, flat, tuple(components))
 
@@ -312,9 +288,9 @@ def functions(buf, ranges: Ranges, path: str = "meta_graphs[0].object_graph_def"
     nodes: list[wire.Field] = []
     concrete_entries: list[wire.Field] = []
     for f in _fields(buf, ranges, depth):
-        if f.number == SavedObjectGraph.nodes and _len(f):
+        if f.number == pb.SavedObjectGraph.nodes and _len(f):
             nodes.append(f)
-        elif f.number == SavedObjectGraph.concrete_functions and _len(f):
+        elif f.number == pb.SavedObjectGraph.concrete_functions and _len(f):
             concrete_entries.append(f)
     if not nodes:
         return ()
@@ -365,12 +341,12 @@ def _values(values) -> int:
 def _children(buf, node: wire.Field, depth: int, path: str) -> list[tuple[int, str]]:
     children = []
     for f in _fields(buf, [(node.value_start, node.end)], depth):
-        if f.number == SavedObject.children and _len(f):
+        if f.number == pb.SavedObject.children and _len(f):
             node_id, local_name = 0, ""
             for g in _fields(buf, [(f.value_start, f.end)], depth + 1):
-                if g.number == ObjectReference.node_id and g.wire_type == wire.VARINT:
+                if g.number == pb.ObjectReference.node_id and g.wire_type == wire.VARINT:
                     node_id = _signed32(g.varint)
-                elif g.number == ObjectReference.local_name and _len(g):
+                elif g.number == pb.ObjectReference.local_name and _len(g):
                     local_name = _text(buf, g, f"{path}.children[{len(children)}].local_name")
             children.append((node_id, local_name))
     return children
@@ -380,16 +356,17 @@ def _function_names(buf, node: wire.Field, depth: int, path: str) -> list[str] |
     """The concrete function names of a function object; None for other kinds of object."""
     kind, kind_ranges = None, []
     for f in _fields(buf, [(node.value_start, node.end)], depth):
-        if f.number in SavedObject.KIND and _len(f):  # the "kind" oneof
+        if f.number in pb.SavedObject.KIND and _len(f):  # the "kind" oneof
             if f.number != kind:
                 kind, kind_ranges = f.number, []
             kind_ranges.append((f.value_start, f.end))
-    if kind == SavedObject.function:
-        fields = [f for f in _fields(buf, kind_ranges, depth + 1) if f.number == SavedFunction.concrete_functions and _len(f)]
+    if kind == pb.SavedObject.function:
+        number = pb.SavedFunction.concrete_functions
+        fields = [f for f in _fields(buf, kind_ranges, depth + 1) if f.number == number and _len(f)]
         return [_text(buf, f, f"{path}.function.concrete_functions[{i}]") for i, f in enumerate(fields)]
-    if kind == SavedObject.bare_concrete_function:
+    if kind == pb.SavedObject.bare_concrete_function:
         where = f"{path}.bare_concrete_function.concrete_function_name"
-        name_field = SavedBareConcreteFunction.concrete_function_name
+        name_field = pb.SavedBareConcreteFunction.concrete_function_name
         names = [_text(buf, f, where) for f in _fields(buf, kind_ranges, depth + 1) if f.number == name_field and _len(f)]
         return names[-1:]
     return None
@@ -398,7 +375,7 @@ def _function_names(buf, node: wire.Field, depth: int, path: str) -> list[str] |
 def _concrete(buf, name: str, ranges: Ranges, path: str, depth: int, rank: int = -1) -> ConcreteFunction:
     signature: Ranges = []
     for f in _fields(buf, ranges, depth):
-        if f.number == SavedConcreteFunction.canonicalized_input_signature and _len(f):
+        if f.number == pb.SavedConcreteFunction.canonicalized_input_signature and _len(f):
             signature.append((f.value_start, f.end))
     value = struct_value(buf, signature, depth + 1, f"{path}.canonicalized_input_signature")
     args: tuple[StructValue, ...] = ()
@@ -409,7 +386,7 @@ def _concrete(buf, name: str, ranges: Ranges, path: str, depth: int, rank: int =
     return ConcreteFunction(name, args, kwargs, load_order=rank)
 
 
-SV = StructuredValue
+SV = pb.StructuredValue
 _CONTAINERS = {SV.list_value: "list", SV.tuple_value: "tuple"}
 _STRUCT_WIRE_TYPES = {SV.float64_value: wire.I64, SV.int64_value: wire.VARINT, SV.bool_value: wire.VARINT,
                       SV.tensor_dtype_value: wire.VARINT}  # the others are messages/strings
@@ -443,11 +420,11 @@ def struct_value(buf, ranges: Ranges, depth: int, path: str = "") -> StructValue
     if kind == SV.bool_value:
         return StructValue("bool", scalar=bool(last.varint))
     if kind in _CONTAINERS:
-        values = [f for f in _fields(buf, sub, depth + 1) if f.number == ListValue.values and _len(f)]
+        values = [f for f in _fields(buf, sub, depth + 1) if f.number == pb.ListValue.values and _len(f)]
         items = [struct_value(buf, [(f.value_start, f.end)], depth + 2, f"{here}.values[{i}]") for i, f in enumerate(values)]
         return StructValue(_CONTAINERS[kind], items=tuple(items))
     if kind == SV.dict_value:
-        entries = [f for f in _fields(buf, sub, depth + 1) if f.number == DictValue.fields and _len(f)]
+        entries = [f for f in _fields(buf, sub, depth + 1) if f.number == pb.DictValue.fields and _len(f)]
         fields = _map_entries(buf, entries, depth + 2, f"{here}.fields")
         items = tuple(struct_value(buf, r, depth + 3, where) for r, where in fields.values())
         return StructValue("dict", keys=tuple(fields), items=items)
@@ -469,15 +446,15 @@ def struct_value(buf, ranges: Ranges, depth: int, path: str = "") -> StructValue
 def _named_tuple(buf, ranges: Ranges, depth: int, path: str) -> StructValue:
     name, keys, items = "", [], []
     for f in _fields(buf, ranges, depth):
-        if f.number == NamedTupleValue.name and _len(f):
+        if f.number == pb.NamedTupleValue.name and _len(f):
             name = _text(buf, f, f"{path}.name")
-        elif f.number == NamedTupleValue.values and _len(f):
+        elif f.number == pb.NamedTupleValue.values and _len(f):
             key, value = "", []
             where = f"{path}.values[{len(keys)}]"
             for g in _fields(buf, [(f.value_start, f.end)], depth + 1):
-                if g.number == PairValue.key and _len(g):
+                if g.number == pb.PairValue.key and _len(g):
                     key = _text(buf, g, f"{where}.key")
-                elif g.number == PairValue.value and _len(g):
+                elif g.number == pb.PairValue.value and _len(g):
                     value.append((g.value_start, g.end))
             keys.append(key)
             items.append(struct_value(buf, value, depth + 2, f"{where}.value"))
@@ -487,11 +464,11 @@ def _named_tuple(buf, ranges: Ranges, depth: int, path: str) -> StructValue:
 def _tensor_spec(buf, ranges: Ranges, depth: int, kind: str, path: str) -> StructValue:
     name, dtype, shape = "", 0, []
     for f in _fields(buf, ranges, depth):
-        if f.number == TensorSpecProto.name and _len(f):
+        if f.number == pb.TensorSpecProto.name and _len(f):
             name = _text(buf, f, f"{path}.name")
-        elif f.number == TensorSpecProto.shape and _len(f):
+        elif f.number == pb.TensorSpecProto.shape and _len(f):
             shape.append((f.value_start, f.end))
-        elif f.number == TensorSpecProto.dtype and f.wire_type == wire.VARINT:
+        elif f.number == pb.TensorSpecProto.dtype and f.wire_type == wire.VARINT:
             dtype = _signed32(f.varint)
     dims, unknown, _ = _shape(buf, shape, depth + 1, f"{path}.shape")
     return StructValue(kind, name=name or None, shape=None if unknown else dims, dtype=dtype_name(dtype))
@@ -500,11 +477,11 @@ def _tensor_spec(buf, ranges: Ranges, depth: int, kind: str, path: str) -> Struc
 def _type_spec(buf, ranges: Ranges, depth: int, path: str) -> StructValue:
     spec_class, class_name, state = 0, "", []
     for f in _fields(buf, ranges, depth):
-        if f.number == TypeSpecProto.type_spec_class and f.wire_type == wire.VARINT:
+        if f.number == pb.TypeSpecProto.type_spec_class and f.wire_type == wire.VARINT:
             spec_class = _signed32(f.varint)
-        elif f.number == TypeSpecProto.type_state and _len(f):
+        elif f.number == pb.TypeSpecProto.type_state and _len(f):
             state.append((f.value_start, f.end))
-        elif f.number == TypeSpecProto.type_spec_class_name and _len(f):
+        elif f.number == pb.TypeSpecProto.type_spec_class_name and _len(f):
             class_name = _text(buf, f, f"{path}.type_spec_class_name")
     name = class_name or type_spec_class_name(spec_class)
     return StructValue("type_spec", name=name, items=(struct_value(buf, state, depth + 1, f"{path}.type_state"),))
