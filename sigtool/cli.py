@@ -93,8 +93,10 @@ def say(line: str) -> None:
 @selection_options
 @click.option("--all", "show_all", is_flag=True, help="Also internal signatures, the ops used and TF2 function signatures.")
 @click.option("-f", "--format", "fmt", type=click.Choice(sorted(render.FORMATS)), default="table", show_default=True,
-              help="table for people, json for programs, smcli for saved_model_cli's exact text.")
-def show(model, tag_set, signature, model_version, version_alias, show_all, fmt):
+              help="table for people, json for programs, smcli for saved_model_cli's exact text, metadata for "
+                   "TF Serving's GET /v1/models/NAME/metadata body.")
+@click.option("--model-name", default="default", show_default=True, help="With -f metadata: the model name Serving serves it under.")
+def show(model, tag_set, signature, model_version, version_alias, show_all, fmt, model_name):
     """Show the signatures of a SavedModel: inputs, outputs, dtypes, shapes, methods.
 
     MODEL is a SavedModel directory, a TF Serving model base path (numbered
@@ -110,7 +112,9 @@ def show(model, tag_set, signature, model_version, version_alias, show_all, fmt)
     from sigtool.commands.show import ShowRequest, show as show_model
 
     version = chosen_version(model_version, version_alias)
-    result = show_model(ShowRequest(model, tag_set, signature, version, show_all, fmt), say)
+    if model_name != "default" and fmt != "metadata":
+        raise UsageError("--model-name goes with -f metadata")
+    result = show_model(ShowRequest(model, tag_set, signature, version, show_all, fmt, model_name), say)
     emit(result.output)
     if result.error:
         raise result.error

@@ -24,6 +24,7 @@ class ShowView:
     tag_set: bool = False  # --tag-set was given
     signature: bool = False  # --signature was given
     all: bool = False  # --all
+    model_name: str = "default"  # -f metadata: the name Serving was started with (--model_name)
 
 
 # --- table (rich is imported only here, when asked for) -----------------------------------
@@ -96,7 +97,14 @@ def show_smcli(info: SavedModelInfo, view: ShowView) -> str:
     return smcli.signature_keys(mg)
 
 
-FORMATS = {"table": show_table, "json": show_json, "smcli": show_smcli}
+def show_metadata(info: SavedModelInfo, view: ShowView) -> str:
+    """Serving's GET /v1/models/NAME/metadata body for the MetaGraph it loads."""
+    from sigtool.serving.metadata import metadata_body
+
+    return metadata_body(info, view.model_name)
+
+
+FORMATS = {"table": show_table, "json": show_json, "smcli": show_smcli, "metadata": show_metadata}
 
 
 # --- check ----------------------------------------------------------------------------------

@@ -121,3 +121,21 @@ def test_run_names_the_ops_this_tensorflow_cannot_run():
     assert "No OpKernel was registered" in message
     assert "op data for TensorFlow 2." in message and "BoostedTreesBucketize" in message
     assert "sigtool check names such ops (OPS001)" in message
+
+
+# ---------------------------------------------------------------- show -f metadata
+
+
+def test_show_metadata_is_servings_response_for_the_version_asked():
+    golden = TESTDATA / "metadata" / "saved_model_half_plus_two_2_versions_metadata.json"
+    result = _without_tensorflow("show", str(TESTDATA / "real" / "saved_model_half_plus_two_2_versions"), "-f", "metadata",
+                                 "--model-name", "saved_model_half_plus_two_2_versions", "--model-version", "00000123")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == json.loads(golden.read_text())
+
+
+def test_show_metadata_takes_the_whole_served_meta_graph():
+    message = assert_one_error_line(invoke("show", HALF, "-f", "metadata", "--signature", "serving_default"), 2)
+    assert "-f metadata" in message
+    message = assert_one_error_line(invoke("show", HALF, "--model-name", "m"), 2)
+    assert "--model-name goes with -f metadata" in message

@@ -18,6 +18,7 @@ class ShowRequest:
     model_version: str | None = None
     show_all: bool = False
     fmt: str = "table"  # a key of render.FORMATS
+    model_name: str = "default"  # -f metadata only
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,12 @@ def show(request: ShowRequest, say: Say = silent) -> ShowResult:
     for message in info.notes:
         say(f"Note: {message}")
     unparsable = loader.invalid_utf8_error(info)
+    if request.fmt == "metadata":  # Serving's whole response: every signature of the MetaGraph it loads
+        if request.tag_set is not None or request.signature is not None or request.show_all:
+            raise UsageError("-f metadata is Serving's whole metadata response; --tag-set, --signature and --all do not apply")
+        if unparsable:
+            raise unparsable
+        return ShowResult(render.FORMATS["metadata"](info, render.ShowView(model_name=request.model_name)))
     tags = parse_tag_set(request.tag_set)
     try:
         info = info.select(tags, request.signature)
