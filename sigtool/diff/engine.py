@@ -229,7 +229,10 @@ def _rank_changed(old, new) -> bool:
 def _ops(label: str, old_mg: MetaGraph, new_mg: MetaGraph):
     if old_mg.ops is None or new_mg.ops is None:
         return []
-    from sigtool.checks.ops import OpDataError, op_data
+    added = sorted(set(new_mg.ops) - set(old_mg.ops))
+    if not added:
+        return []
+    from sigtool.checks.ops import OpDataError, op_data  # the op data: read only when there are new ops
 
     try:
         data = op_data()
@@ -242,7 +245,7 @@ def _ops(label: str, old_mg: MetaGraph, new_mg: MetaGraph):
 
     old_need = max((i for i in map(first, old_mg.ops) if i is not None), default=0)
     found = []
-    for op in sorted(set(new_mg.ops) - set(old_mg.ops)):
+    for op in added:
         at = first(op)
         if at is not None and at > old_need:
             old_text, new_text = f"TF >= {data.releases[old_need]}", f"TF >= {data.releases[at]}"

@@ -6,15 +6,20 @@ MetaGraphs must have been loaded with their graphs; a metadata response has none
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from sigtool.diff.changes import change
 from sigtool.model import MetaGraph, TensorSpec, format_shape
-from sigtool.sample import FeatureSpec, example_spec
+
+if TYPE_CHECKING:
+    from sigtool.sample import FeatureSpec
 
 
 def compare_features(where: str, old_mg: MetaGraph, old_t: TensorSpec, new_mg: MetaGraph, new_t: TensorSpec):
     """Changes between the features old_t and new_t are parsed with; where is the input's place."""
     if old_mg.graph is None or new_mg.graph is None:
         return  # a metadata response has no graph: the command says the features were not compared
+    from sigtool.sample import example_spec  # only when both graphs were read
     old_spec, new_spec = example_spec(old_mg, old_t), example_spec(new_mg, new_t)
     if old_spec is None and new_spec is None:
         return
