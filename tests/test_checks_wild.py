@@ -275,6 +275,7 @@ def test_generator_builds_rows_oldest_release_first():
     assert data["libraries"]["tensorflow-text"]["ops"] == ["Tok"]
 
 
+@pytest.mark.tf
 def test_regenerated_from_the_installed_tensorflow_matches_the_committed_set():
     """tools/gen_registered_ops.py --dump with this environment's TensorFlow (2.21): the same ops, the same
     kernels as the committed column for that release."""
@@ -394,6 +395,7 @@ print(json.dumps(out))
 """
 
 
+@pytest.mark.tf
 def test_tensorflow_fails_where_ops001_says_and_runs_where_it_is_silent():
     """The oracle: TF 2.21 loads and runs each model in a TF1 session (as Serving does). Where OPS001
     names ops, TF fails with 'No OpKernel was registered' or 'Op type not registered' for one of them;
@@ -426,6 +428,7 @@ def test_tensorflow_fails_where_ops001_says_and_runs_where_it_is_silent():
         assert expected in error, (name, error[:300])
 
 
+@pytest.mark.tf
 def test_tensorflow_loads_the_first_of_two_metagraphs_with_one_tag_set():
     """What SERVE009 says: TF's loader (as Serving's) takes the first MetaGraph whose tags match, so the
     second {serve} MetaGraph's plus_one signature is unreachable."""

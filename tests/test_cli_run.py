@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
@@ -16,10 +17,10 @@ TWO = REAL / "saved_model_half_plus_two_2_versions"
 CPU = REAL / "saved_model_half_plus_two_cpu"
 TF2 = REAL / "saved_model_half_plus_two_tf2_cpu"
 
-needs_tf = pytest.mark.skipif(
-    subprocess.run([sys.executable, "-c", "import tensorflow"], capture_output=True).returncode != 0,
-    reason="TensorFlow is not installed",
-)
+def needs_tf(test):
+    """Runs TensorFlow: marked tf (not in `make test-fast`), skipped where TensorFlow is not installed."""
+    installed = importlib.util.find_spec("tensorflow") is not None
+    return pytest.mark.tf(pytest.mark.skipif(not installed, reason="TensorFlow is not installed")(test))
 
 
 def compact(body: str) -> str:

@@ -58,6 +58,7 @@ def assert_smcli_grammar(path, facts) -> None:
             assert result.stdout == grammar_signature(sig)
 
 
+@pytest.mark.tf
 @pytest.mark.parametrize("path", MODELS, ids=[p.relative_to(TESTDATA).as_posix() for p in MODELS])
 def test_smcli_narrow_selections_follow_the_grammar(path):
     assert_smcli_grammar(path, oracle()[path.relative_to(TESTDATA).as_posix()])

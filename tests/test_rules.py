@@ -163,6 +163,7 @@ def describe(path: Path) -> dict:
     return out
 
 
+@pytest.mark.tf
 def test_generator_reproduces_the_tensorflow_built_fixtures(tmp_path):
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     script = TESTDATA / "make_rule_fixtures.py"
@@ -239,6 +240,7 @@ def saved_model_dir(fixture: Path) -> Path:
     return versions[-1] if versions else fixture
 
 
+@pytest.mark.tf
 def test_tensorflow_agrees_with_the_owned_fixtures():
     models = {}
     for rule_id in generator.OWNED:
