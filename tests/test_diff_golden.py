@@ -92,3 +92,15 @@ def test_diff_never_imports_tensorflow():
             "except SystemExit:\n    pass\n"
             "assert 'tensorflow' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], cwd=TESTDATA, check=True, capture_output=True)
+
+
+@pytest.mark.parametrize("model", ["real/saved_model_half_plus_two_cpu/00000123",
+                                   "real/saved_model_half_plus_two_tf2_cpu/00000123"])
+def test_show_metadata_output_diffs_clean_against_its_model(model, in_testdata, tmp_path):
+    """sigtool's own metadata writer (show -f metadata) and diff's reader agree."""
+    shown = invoke("show", model, "-f", "metadata")
+    assert shown.exit_code == 0, shown.stderr
+    body = tmp_path / "metadata.json"
+    body.write_text(shown.stdout)
+    result = invoke("diff", body, model, "-f", "json")
+    assert (result.exit_code, json.loads(result.stdout)["changes"]) == (0, [])
