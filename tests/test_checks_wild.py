@@ -16,10 +16,10 @@ import pytest
 from conftest import REPO, TESTDATA, invoke
 from factories import found, model, node, wired
 
-from sigtool.checks import RULES, run_checks
+from sigtool.checks import run_checks
 from sigtool.checks import ops as ops_rules
 from sigtool.loader import load
-from sigtool.model import Arg, Attr, FunctionGraph, Graph, MetaGraph, SavedModelInfo
+from sigtool.model import Arg, Attr, FunctionGraph, SavedModelInfo
 
 WILD = TESTDATA / "wild" / "checks"
 
