@@ -130,4 +130,16 @@ def summary_line(reports, strict: bool) -> str:
     return ", ".join(words) + models + f": {verdict}" + (" (--strict: warnings fail)" if strict else "")
 
 
-CHECK_FORMATS = {"table": findings_table, "json": findings_json}
+def findings_github(reports, strict: bool) -> str:
+    from sigtool.ci_formats import check_github
+
+    return check_github(reports, strict)
+
+
+def findings_junit(reports, strict: bool) -> str:
+    from sigtool.ci_formats import check_junit
+
+    return check_junit(reports, strict)
+
+
+CHECK_FORMATS = {"table": findings_table, "json": findings_json, "github": findings_github, "junit": findings_junit}

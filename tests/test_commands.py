@@ -139,3 +139,38 @@ def test_show_metadata_takes_the_whole_served_meta_graph():
     assert "-f metadata" in message
     message = assert_one_error_line(invoke("show", HALF, "--model-name", "m"), 2)
     assert "--model-name goes with -f metadata" in message
+
+
+# ---------------------------------------------------------------- several MODELs, CI formats
+
+
+def test_show_several_models_and_patterns_each_under_its_name():
+    one = invoke("show", f"{BASE}/1").stdout
+    result = invoke("show", f"{BASE}/1", f"{BASE}/2")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.startswith(f"==> {BASE}/1 <==\n{one}\n==> {BASE}/2 <==\n")
+    pattern = json.loads(invoke("show", f"{BASE}/[12]", "-f", "json").stdout)
+    assert [doc["source"] for doc in pattern] == [f"{BASE}/1/saved_model.pb", f"{BASE}/2/saved_model.pb"]
+    assert pattern[0] == json.loads(invoke("show", f"{BASE}/1", "-f", "json").stdout)
+
+
+def test_show_several_models_reports_the_unreadable_ones_after_the_rest():
+    result = invoke("show", f"{BASE}/1", str(TESTDATA / "no_such_model"))
+    assert result.exit_code == 3
+    assert result.stdout.startswith(f"==> {BASE}/1 <==\n")
+    [line] = result.stderr.splitlines()
+    assert line.startswith("Error: ") and "no_such_model" in line
+
+
+def test_check_speaks_github_and_junit():
+    import xml.etree.ElementTree as ET
+
+    github = invoke("check", BOOSTED, "-f", "github")
+    assert github.exit_code == 1
+    errors = [line for line in github.stdout.splitlines() if line.startswith("::error ")]
+    assert len(errors) == 3 and all("OPS001" in line for line in errors)
+    junit = invoke("check", BOOSTED, "-f", "junit")
+    assert junit.exit_code == 1
+    root = ET.fromstring(junit.stdout)
+    failed = [case.get("name") for case in root.iter("testcase") if case.find("failure") is not None]
+    assert failed == ["OPS001"]

@@ -60,3 +60,48 @@ def _hide_internal(info: SavedModelInfo, say: Say) -> SavedModelInfo:
             f"--all shows {'them' if plural else 'it'}")
     return replace(info, meta_graphs=tuple(
         replace(mg, signatures=tuple(s for s in mg.signatures if not s.internal)) for mg in info.meta_graphs))
+
+
+@dataclass(frozen=True)
+class ShowManyResult:
+    output: str  # every model's output, in the order given
+    errors: tuple[SigtoolError, ...]  # models that could not be shown, each one Error: line
+    exit_code: int
+
+
+def show_many(patterns: tuple[str, ...], request: ShowRequest, jobs: int, say: Say = silent) -> ShowManyResult:
+    """Several MODELs or glob patterns (local or remote), read `jobs` at a time.
+
+    table and smcli: each model's text under a "==> MODEL <==" line; json: one array of show documents.
+    """
+    import json
+
+    from sigtool import tables
+
+    if request.fmt == "metadata":
+        raise UsageError("-f metadata describes one model; give one MODEL")
+    models = loader.expand_models(patterns, jobs)
+
+    def one(model: str):
+        said: list[str] = []
+        return show(replace(request, model=model), said.append), said
+
+    texts, errors = [], []
+    for model, done, error in loader.run_all(one, models, jobs):
+        if error is not None:
+            if not isinstance(error, SigtoolError):
+                raise error
+            errors.append(error)
+            continue
+        result, said = done
+        for line in said:
+            say(line)
+        text = result.output if isinstance(result.output, str) else tables.plain_text(result.output)
+        texts.append((model, text))
+        if result.error:
+            errors.append(result.error)
+    if request.fmt == "json":
+        output = json.dumps([json.loads(t) for _, t in texts], indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    else:
+        output = "\n".join(f"==> {model} <==\n{text}" for model, text in texts)
+    return ShowManyResult(output if texts else "", tuple(errors), int(errors[0].exit_code) if errors else 0)
