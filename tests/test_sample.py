@@ -3,8 +3,8 @@
 Without TensorFlow: every sampled body is one that sigtool's own Serving JSON parser accepts, the signatures
 that cannot be sampled are refused for the documented reasons, and the tf.Example feature specs read from the
 graphs are the ones the models were built with (testdata/make_tf_models.py; TF Serving's half_plus_two).
-With TensorFlow: TF runs every sampled request on every signature it can run on a CPU, and fails on the
-ones it cannot. tests/conformance/test_conformance_sample.py does the same on the corpus.
+With TensorFlow (test_sample_tf.py): TF runs every sampled request on every signature it can run on a CPU,
+and fails on the ones it cannot. tests/conformance/test_conformance_sample.py does the same on the corpus.
 """
 
 from __future__ import annotations
@@ -14,92 +14,16 @@ import json
 import math
 import subprocess
 import sys
-from functools import cache
 
 import pytest
 from conftest import TESTDATA
+from sample_cases import EXAMPLES_BODY, MANIFEST, REFUSED, SIGNATURES, body_for, loaded, meta_graph, sig_id
 
 from sigtool.errors import UsageError
 from sigtool.loader import load
 from sigtool.model import PREDICT, REGRESS, Arg, Attr, FunctionGraph, Graph, MetaGraph, Node, Signature, TensorSpec
 from sigtool.sample import REST_DTYPES, example_spec, sample_request
-from sigtool.serving.examples import build_examples
 from sigtool.serving.requests import ExamplesRequest, PredictRequest, parse_request
-
-# The tf.Example feature specs testdata/make_tf_models.py builds these models with.
-MANIFEST = {
-    "tf1_classify_regress_predict": {"feature_spec": {
-        "x": {"type": "FixedLenFeature", "dtype": "float32", "shape": [1], "default_value": None},
-        "x2": {"type": "FixedLenFeature", "dtype": "float32", "shape": [1], "default_value": [0.0]},
-        "color": {"type": "FixedLenFeature", "dtype": "string", "shape": [1], "default_value": ["red"]}}},
-    "tf1_pbtxt": {"feature_spec": {"x": {"type": "FixedLenFeature", "dtype": "float32", "shape": [1], "default_value": None}}},
-}
-MODEL_DIRS = [(p.relative_to(TESTDATA).as_posix(), None) for p in sorted(TESTDATA.glob("real/*/*")) + sorted(TESTDATA.glob("tf/*"))
-              if p.is_dir() and not p.name.startswith("bad_half")]
-
-
-@cache
-def loaded(rel: str):
-    return load(str(TESTDATA / rel), graph=True)
-
-
-def all_signatures() -> list[tuple[str, tuple[str, ...], str]]:
-    """(model dir, tags, signature key) for every non-internal signature of every corpus model dir."""
-    found = []
-    for rel, _facts in MODEL_DIRS:
-        for mg in loaded(rel).meta_graphs:
-            found += [(rel, mg.tags, s.key) for s in mg.signatures if not s.internal]
-    return found
-
-
-SIGNATURES = all_signatures()
-
-
-def meta_graph(rel: str, tags: tuple[str, ...]) -> MetaGraph:
-    return next(mg for mg in loaded(rel).meta_graphs if mg.tags == tags)
-
-
-def sig_id(case) -> str:
-    rel, tags, key = case
-    return f"{rel}[{','.join(tags)}]:{key}"
-
-
-# Signatures that cannot be sampled, and why (a substring of the UsageError). Everything else must sample.
-NO_INPUTS = "it has no inputs"
-NOT_DENSE = "no Serving request can carry it"
-BAD_DTYPE = "REST API cannot carry the dtype"
-REFUSED = {
-    ("real/saved_model_counter/00000123", "get_counter"): NO_INPUTS,
-    ("real/saved_model_counter/00000123", "incr_counter"): NO_INPUTS,
-    ("real/saved_model_counter/00000123", "reset_counter"): NO_INPUTS,
-    ("tf/tf2_module_multisig", "no_inputs"): NO_INPUTS,
-    ("tf/tf1_composite_tensors", "serving_default"): NOT_DENSE,  # coo_sparse input
-    ("tf/tf1_composite_tensors", "sparse_only"): NOT_DENSE,
-    ("tf/tf1_composite_tensors", "ragged_in"): NOT_DENSE,  # composite_tensor (RaggedTensor) input
-    ("tf/tf2_dtypes", "serving_default"): BAD_DTYPE,  # bfloat16, uint16, complex, half inputs
-}
-
-# Signatures that get Serving's classify/regress {"examples": [...]} body: one DT_STRING input "inputs" that the
-# graph parses as tf.Examples. TF1 half_plus_two (all versions/variants), TF2 half_plus_two (through the call
-# into the signature function), the legacy session bundle's regression, the generated classify/regress model.
-HALF_PLUS_TWO = [
-    "real/saved_model_half_plus_two_2_versions/00000123", "real/saved_model_half_plus_two_2_versions/00000124",
-    "real/saved_model_half_plus_two_cpu/00000123", "real/saved_model_half_plus_two_gpu/00000123",
-    "real/saved_model_half_plus_two_mkl/00000123", "real/saved_model_half_plus_two_tf2_cpu/00000123",
-    "real/saved_model_half_plus_two_cpu_with_empty_saved_model_config/00000123",
-    "real/saved_model_half_plus_two_cpu_with_saved_model_config/00000123",
-]
-EXAMPLES_BODY = {(rel, key) for rel in HALF_PLUS_TWO for key in ("classify_x_to_y", "regress_x_to_y", "regress_x_to_y2")}
-EXAMPLES_BODY |= {("real/session_bundle_half_plus_two/00000123", "serving_default")}
-EXAMPLES_BODY |= {("tf/tf1_classify_regress_predict", k)
-                  for k in ("serving_default", "classify", "classify_classes_only", "classify_scores_only", "regress")}
-EXAMPLES_BODY |= {("tf/tf1_pbtxt", "regress")}
-
-
-def body_for(case, **kw) -> dict:
-    rel, tags, key = case
-    mg = meta_graph(rel, tags)
-    return sample_request(mg, mg.signature(key), **kw)
 
 
 # ---------------------------------------------------------------- every corpus signature, without TF
@@ -454,125 +378,3 @@ def test_sample_module_imports_no_tensorflow_numpy_or_protobuf():
             "assert not bad, bad\nprint('clean')\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "clean"
-
-
-# ---------------------------------------------------------------- TensorFlow runs the samples
-
-
-FILE_OPS = {"ReadFile", "WriteFile"}
-
-
-# What TensorFlow cannot run on a CPU-only machine: test_tensorflow_runs_the_sample expects it to fail.
-# (The GPU-pinned half_plus_two runs: a session built this way places its ops softly.)
-TF_FAILS = {("real/saved_model_half_plus_two_mkl/00000123", k) for k in ("regress_x2_to_y3", "regress_x_to_y2")}
-TF_FAILS |= {("tf/tf1_missing_tensor", k) for k in ("serving_default", "missing_input", "bad_output_index")}
-
-
-def tf_skip_reason(case) -> str | None:
-    rel, tags, key = case
-    if (rel, key) in REFUSED:
-        return "not sampled (REST cannot carry it)"
-    info = loaded(rel)
-    if info.legacy:
-        return "legacy SessionBundle: TF 2.21 cannot load it"
-    mg = meta_graph(rel, tags)
-    ops = {n.op for n in mg.graph.nodes} | {n.op for f in mg.graph.functions for n in f.nodes}
-    if ops & FILE_OPS:
-        return "reads or writes files named by its inputs (Serving's denylist)"
-    unfed = unfed_placeholders(mg, mg.signature(key))
-    if unfed:
-        return f"its outputs need placeholder(s) the signature does not feed: {', '.join(unfed)}"
-    return None
-
-
-def unfed_placeholders(mg: MetaGraph, sig: Signature) -> list[str]:
-    """Placeholders (main graph) that the outputs depend on but no input feeds: TF cannot run those."""
-    fed = {t.name.split(":")[0] for t in sig.inputs}
-    todo, seen, found = [t.name.split(":")[0] for t in sig.outputs], set(), []
-    while todo:
-        name = todo.pop()
-        node = mg.graph.node(name)
-        if name in seen or name in fed or node is None:
-            continue
-        seen.add(name)
-        if node.op == "Placeholder":
-            found.append(name)
-        todo += [ref.lstrip("^").split(":")[0] for ref in node.inputs]
-    return sorted(found)
-
-
-TF_CASES = [pytest.param(c, id=sig_id(c), marks=pytest.mark.skip(reason=r) if (r := tf_skip_reason(c)) else ())
-            for c in SIGNATURES]
-
-
-@pytest.fixture(scope="module")
-def tf():
-    return pytest.importorskip("tensorflow")
-
-
-@pytest.fixture(scope="module")
-def tf_models(tf):
-    """Each model loaded once: a TF1 session (graph, session) or a TF2 tf.saved_model.load object."""
-    cache_: dict = {}
-    yield cache_
-    for value in cache_.values():
-        if isinstance(value, tf.compat.v1.Session):
-            value.close()
-
-
-def np_array(tensor, tf):
-    import numpy as np
-    from tensorflow.core.framework import types_pb2
-
-    dtype = tf.as_dtype(types_pb2.DataType.Value(tensor.dtype))
-    values = list(tensor.values)
-    if tensor.dtype == "DT_STRING":
-        return np.array(values, dtype=object).reshape(tensor.shape)
-    return np.array(values, dtype=dtype.as_numpy_dtype).reshape(tensor.shape)
-
-
-def tf_inputs(sig: Signature, request, tf) -> dict:
-    """input key -> numpy array, as Serving would feed them."""
-    import numpy as np
-
-    if isinstance(request, ExamplesRequest):
-        return {sig.inputs[0].key: np.array(build_examples(request), dtype=object)}
-    return {key: np_array(tensor, tf) for key, tensor in request.inputs.items()}
-
-
-@pytest.mark.parametrize("case", TF_CASES)
-def test_tensorflow_runs_the_sample(case, tf, tf_models):
-    rel, tags, key = case
-    mg = meta_graph(rel, tags)
-    sig = mg.signature(key)
-    body = sample_request(mg, sig, batch=2, seed=3)
-    request = parse_request(json.dumps(body), sig)
-    inputs = tf_inputs(sig, request, tf)
-    path = str(TESTDATA / rel)
-    if mg.has_object_graph:
-        model = tf_models.get((rel, tags))
-        if model is None:
-            model = tf_models[(rel, tags)] = tf.saved_model.load(path, tags=list(tags))
-        fn = model.signatures[key]
-        outputs = fn(**{k: tf.constant(v) for k, v in inputs.items()})
-        assert set(outputs) == {t.key for t in sig.outputs}
-        return
-    session = tf_models.get((rel, tags))
-    if session is None:
-        session = tf.compat.v1.Session(graph=tf.Graph())
-        with session.graph.as_default():
-            tf.compat.v1.saved_model.loader.load(session, list(tags), path)
-        tf_models[(rel, tags)] = session
-    feed = {sig.input(k).name: v for k, v in inputs.items()}
-    fetches = {t.key: t.name for t in sig.outputs}
-    if not fetches:  # e.g. a classify signature without outputs: feed and fetch the input itself
-        fetches = {"fed": sig.inputs[0].name}
-    if (rel, key) in TF_FAILS:
-        with pytest.raises(Exception):
-            session.run(fetches, feed_dict=feed)
-        return
-    results = session.run(fetches, feed_dict=feed)
-    assert set(results) == set(fetches)
-    for t in sig.inputs:
-        if isinstance(request, ExamplesRequest):
-            assert len(inputs[t.key]) == 2

@@ -8,7 +8,7 @@ import pytest
 from corpus_facts import BAD, corpus_expected, facts_of
 
 from conftest import assert_one_error_line, invoke
-from test_hardening import COMMANDS, LOAD_FAILED, show_json, time_limit
+from hardening import COMMANDS, LOAD_FAILED, show_json, time_limit
 
 BAD_CASES = sorted(corpus_expected()["bad"])
 
