@@ -67,7 +67,7 @@ def pytest_configure(config):
 TIERS = {
     "test_golden": "golden",
     "test_rules": "golden",
-    "test_protos*": "conformance",
+    "test_protos_tf": "conformance",
     "test_runner": "conformance",
     "test_run_models": "conformance",
     "test_executor": "conformance",
