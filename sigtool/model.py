@@ -59,6 +59,7 @@ class Signature:
     method_name: str
     inputs: tuple[TensorSpec, ...]  # sorted by key
     outputs: tuple[TensorSpec, ...]  # sorted by key
+    defaults: tuple[str, ...] = ()  # sorted input keys that have a default value (SignatureDef.defaults, TF2)
 
     @property
     def internal(self) -> bool:

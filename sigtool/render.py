@@ -66,6 +66,9 @@ def show_json(info: SavedModelInfo, view: ShowView) -> str:
         del plain["invalid_utf8"]  # present only when TF would refuse the file
     for mg in plain["meta_graphs"]:
         del mg["graph"]
+        for sig in mg["signatures"]:
+            if not sig["defaults"]:
+                del sig["defaults"]  # present only when some input has a default
         for fn in mg["functions"] or ():
             for cf in fn["concrete_functions"]:
                 del cf["load_order"]  # for -f smcli only

@@ -62,6 +62,7 @@ _KINDS = (
     Kind("DIFF207", Severity.INFO, "The variables' size on disk changed."),
     Kind("DIFF208", Severity.INFO, "A tf.Example feature was added with a default, or gained one."),
     Kind("DIFF209", Severity.INFO, "An internal signature (__saved_model_init_op ...) changed: clients never call it."),
+    Kind("DIFF210", Severity.INFO, "A new input has a default (SignatureDef defaults): old requests still work."),
 )
 KINDS: dict[str, Kind] = {k.code: k for k in _KINDS}
 

@@ -97,7 +97,7 @@ def _signature(where: str, old_mg: MetaGraph, new_mg: MetaGraph, old: Signature,
         yield change("DIFF004", where, old.method_name, new.method_name,
                      f"method name changed from {old.method_name or '(none)'} to {new.method_name or '(none)'}: "
                      "clients of the old Serving API fail")
-    yield from _tensors(where, "inputs", old.inputs, new.inputs)
+    yield from _tensors(where, "inputs", old.inputs, new.inputs, new.defaults)
     yield from _tensors(where, "outputs", old.outputs, new.outputs)
     api = _API.get(old.method_name)
     if api is not None:
@@ -119,7 +119,8 @@ _CODES = {  # io -> (removed, added, dtype, encoding)
 }
 
 
-def _tensors(where: str, io: str, old: tuple[TensorSpec, ...], new: tuple[TensorSpec, ...]):
+def _tensors(where: str, io: str, old: tuple[TensorSpec, ...], new: tuple[TensorSpec, ...],
+             defaults: tuple[str, ...] = ()):
     removed_code, added_code, dtype_code, encoding_code = _CODES[io]
     noun = io[:-1]
     olds, news = {t.key: t for t in old}, {t.key: t for t in new}
@@ -131,6 +132,10 @@ def _tensors(where: str, io: str, old: tuple[TensorSpec, ...], new: tuple[Tensor
     for key in added:
         t = news[key]
         text = f"{t.dtype} {format_shape(t.shape)}"
+        if io == "inputs" and key in defaults:
+            yield change("DIFF210", f"{where}/{io}/{key}", "", text,
+                         f"new input {key!r} ({text}) has a default: old requests still work")
+            continue
         message = (f"new input {key!r} ({text}) has no default: old requests lack it" if io == "inputs"
                    else f"output {key!r} ({text}) was added")
         yield change(added_code, f"{where}/{io}/{key}", "", text, message)

@@ -106,7 +106,8 @@ def _signature(key: str, value, path: str, where: str) -> Signature:
         tensors = _object(value.get(part, {}), path, f"{where}.{part}")
         io[part] = tuple(sorted((_tensor(k, v, path, f"{where}.{part}.{k}") for k, v in tensors.items()),
                                 key=lambda t: t.key))
-    return Signature(key, method, io["inputs"], io["outputs"])
+    defaults = _object(value.get("defaults", {}), path, f"{where}.defaults")
+    return Signature(key, method, io["inputs"], io["outputs"], defaults=tuple(sorted(defaults)))
 
 
 def _dtype(value, path: str, where: str) -> str:

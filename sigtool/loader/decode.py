@@ -168,6 +168,7 @@ def _signature(buf, key: str, ranges: Ranges, path: str) -> Signature:
     depth = 3  # SavedModel > MetaGraphDef > map entry > SignatureDef
     inputs: list[wire.Field] = []
     outputs: list[wire.Field] = []
+    defaults: list[wire.Field] = []
     method = ""
     for f in _fields(buf, ranges, depth):
         if f.number == pb.SignatureDef.inputs and _len(f):
@@ -176,12 +177,16 @@ def _signature(buf, key: str, ranges: Ranges, path: str) -> Signature:
             outputs.append(f)
         elif f.number == pb.SignatureDef.method_name and _len(f):
             method = _text(buf, f, f"{path}.method_name")
+        elif f.number == pb.SignatureDef.defaults and _len(f):
+            defaults.append(f)
 
     def specs(entries, name):
         found = _map_entries(buf, entries, depth + 1, f"{path}.{name}")
         return tuple(tensor_info(buf, k, found[k][0], depth + 2, found[k][1]) for k in sorted(found))
 
-    return Signature(key=key, method_name=method, inputs=specs(inputs, "inputs"), outputs=specs(outputs, "outputs"))
+    with_default = tuple(sorted(_map_entries(buf, defaults, depth + 1, f"{path}.defaults")))
+    return Signature(key=key, method_name=method, inputs=specs(inputs, "inputs"), outputs=specs(outputs, "outputs"),
+                     defaults=with_default)
 
 
 _ENCODINGS = {number: name for name, number in vars(pb.TensorInfo).items() if number in pb.TensorInfo.ENCODING}

@@ -60,6 +60,7 @@ class SignatureDef:
     inputs = 1
     outputs = 2
     method_name = 3
+    defaults = 4
 
 
 class TensorInfo:
