@@ -122,7 +122,10 @@ def _args(values: tuple[StructValue, ...], label: str) -> list[str]:
         elif v.kind in ("tensor_spec", "bounded_tensor_spec"):
             out.append(f"{pad}  {v.name}: {py_repr(v)}")
         elif v.kind in ("list", "tuple", "named_tuple", "tensor_shape"):
-            out += [f"{pad}  DType: {_type_name(v)}", f"{pad}  Value: [" + ", ".join(_quoted(i) for i in _iter(v)) + "]"]
+            out += [
+                f"{pad}  DType: {_type_name(v)}",
+                f"{pad}  Value: [" + ", ".join(_quoted(i) for i in _iter(v)) + "]",
+            ]
         elif v.kind == "dict":
             entries = sorted(f"'{k}': {_quoted(i)}" for k, i in zip(v.keys, v.items))
             out += [f"{pad}  DType: dict", f"{pad}  Value: {{" + ", ".join(entries) + "}"]

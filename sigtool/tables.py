@@ -221,7 +221,7 @@ def rich_renderable(layout: Layout):
     from rich.table import Table
     from rich.text import Text
 
-    parts = []
+    parts: list[Padding | Text] = []
     for indent, block in layout.blocks:
         if isinstance(block, Grid):
             table = Table(box=None, pad_edge=False, header_style="dim")

@@ -47,7 +47,11 @@ def check(request: CheckRequest) -> CheckResult:
     reports, unreadable = [], []
     models = loader.expand_models(request.models, request.jobs)  # glob patterns, local or remote
     items = []
-    for model, versions, error in loader.run_all(lambda m: loader.model_versions(m) or [None], models, request.jobs):
+
+    def versions_of(model: str) -> list[str | None]:
+        return list(loader.model_versions(model)) or [None]  # [None]: the model itself, not a base path
+
+    for model, versions, error in loader.run_all(versions_of, models, request.jobs):
         if error is not None:
             unreadable.append(_user_error(error))
             continue

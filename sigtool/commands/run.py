@@ -62,7 +62,11 @@ def run(request: RunRequest, say: Say = silent):
 
 
 def _check_options(request: RunRequest) -> None:
-    given = (("--input-json", request.input_json is not None), ("--inputs", request.input_files), ("--sample", request.sample))
+    given = (
+        ("--input-json", request.input_json is not None),
+        ("--inputs", request.input_files),
+        ("--sample", request.sample),
+    )
     sources = [name for name, present in given if present]
     if len(sources) > 1:
         raise UsageError(f"give one input source, not {' and '.join(sources)}")
@@ -78,8 +82,9 @@ def _sample_body(mg: MetaGraph, request: RunRequest) -> dict:
     from sigtool import sample
 
     sig = mg.signature(request.signature or DEFAULT_SIGNATURE)
-    return sample.sample_request(mg, sig, batch=request.batch, seed=request.seed,
-                                 values_per_feature=request.values_per_feature)
+    return sample.sample_request(
+        mg, sig, batch=request.batch, seed=request.seed, values_per_feature=request.values_per_feature
+    )
 
 
 def _parse_request(mg: MetaGraph, request: RunRequest):
@@ -87,14 +92,20 @@ def _parse_request(mg: MetaGraph, request: RunRequest):
     from sigtool.serving.requests import parse_request
 
     if request.sample or request.input_json is not None:
-        text = json.dumps(_sample_body(mg, request)) if request.sample else read_input_json(request.input_json)
+        if request.sample:
+            text = json.dumps(_sample_body(mg, request))
+        else:
+            assert request.input_json is not None  # the condition above
+            text = read_input_json(request.input_json)
         chosen = mg.signature(request.signature) if request.signature else {s.key: s for s in mg.signatures}
         body = parse_request(text, chosen, method=request.method, check_shapes=request.strict_shapes)
         return mg.signature(request.signature or body.signature_name or DEFAULT_SIGNATURE), body
     sig = mg.signature(request.signature or DEFAULT_SIGNATURE)
     if sig.inputs and not request.input_files:
-        raise UsageError(f"no input given for signature {sig.key} (inputs: {', '.join(t.key for t in sig.inputs)}); "
-                         "pass --input-json JSON (a TF Serving REST body), --inputs KEY=FILE (.npy/.npz) or --sample")
+        raise UsageError(
+            f"no input given for signature {sig.key} (inputs: {', '.join(t.key for t in sig.inputs)}); "
+            "pass --input-json JSON (a TF Serving REST body), --inputs KEY=FILE (.npy/.npz) or --sample"
+        )
     return sig, _request_from_files(sig, parse_inputs_option(request.input_files))
 
 
@@ -124,11 +135,20 @@ def _execute(info: SavedModelInfo, mg: MetaGraph, sig: Signature, body, request:
     targets = _output_targets(request.outdir, sig, request.overwrite)
     try:
         with loader.local_copy(info) as local:  # a remote model is downloaded (TensorFlow needs files), removed after
-            result = emulate.serve(local, mg, sig, body, method=request.method, device=request.device,
-                                   executor=request.executor, warn=lambda message: say(f"Warning: {message}"))
+            result = emulate.serve(
+                local,
+                mg,
+                sig,
+                body,
+                method=request.method,
+                device=request.device,
+                executor=request.executor,
+                warn=lambda message: say(f"Warning: {message}"),
+            )
     except RunError as e:
         raise _with_op_hint(e, mg) from None
     if targets:
+        assert request.outdir is not None  # targets come from --outdir
         os.makedirs(request.outdir, exist_ok=True)
     for key, path in targets.items():
         runner.save_npy(path, result.outputs[key])
@@ -187,9 +207,11 @@ def _request_from_files(sig: Signature, items):
     unknown, missing = sorted(given - expected), sorted(expected - given)
     if unknown or missing:
         problems = ([f"unknown key(s) {', '.join(unknown)}"] if unknown else []) + (
-            [f"missing {', '.join(missing)}"] if missing else [])
-        raise UsageError(f"--inputs for {sig.key}: {'; '.join(problems)}; "
-                         f"expected: {', '.join(sorted(expected)) or '(no inputs)'}")
+            [f"missing {', '.join(missing)}"] if missing else []
+        )
+        raise UsageError(
+            f"--inputs for {sig.key}: {'; '.join(problems)}; expected: {', '.join(sorted(expected)) or '(no inputs)'}"
+        )
     return PredictRequest(sig.key, False, {key: load_array(path, name) for key, path, name in items})
 
 
@@ -213,8 +235,10 @@ def _refuse_incomplete(info: SavedModelInfo) -> None:
     if findings:
         first = findings[0]
         more = f" and {len(findings) - 1} more" if len(findings) > 1 else ""
-        raise LoadError(f"{first.where}: {first.message}{more} ({first.rule}); TensorFlow cannot restore the "
-                        "model's variables without it, so it cannot run")
+        raise LoadError(
+            f"{first.where}: {first.message}{more} ({first.rule}); TensorFlow cannot restore the "
+            "model's variables without it, so it cannot run"
+        )
 
 
 def _output_targets(outdir: str | None, sig: Signature, overwrite: bool) -> dict[str, str]:

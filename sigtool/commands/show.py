@@ -34,7 +34,9 @@ def show(request: ShowRequest, say: Say = silent) -> ShowResult:
     unparsable = loader.invalid_utf8_error(info)
     if request.fmt == "metadata":  # Serving's whole response: every signature of the MetaGraph it loads
         if request.tag_set is not None or request.signature is not None or request.show_all:
-            raise UsageError("-f metadata is Serving's whole metadata response; --tag-set, --signature and --all do not apply")
+            raise UsageError(
+                "-f metadata is Serving's whole metadata response; --tag-set, --signature and --all do not apply"
+            )
         if unparsable:
             raise unparsable
         return ShowResult(render.FORMATS["metadata"](info, render.ShowView(model_name=request.model_name)))
@@ -47,8 +49,11 @@ def show(request: ShowRequest, say: Say = silent) -> ShowResult:
         raise
     if request.fmt == "table" and not request.show_all and request.signature is None:
         info = _hide_internal(info, say)
-    view = render.ShowView(tag_set=tags is not None or request.signature is not None,
-                           signature=request.signature is not None, all=request.show_all)
+    view = render.ShowView(
+        tag_set=tags is not None or request.signature is not None,
+        signature=request.signature is not None,
+        all=request.show_all,
+    )
     return ShowResult(render.FORMATS[request.fmt](info, view), unparsable)
 
 
@@ -56,10 +61,16 @@ def _hide_internal(info: SavedModelInfo, say: Say) -> SavedModelInfo:
     hidden = sorted({s.key for mg in info.meta_graphs for s in mg.signatures if s.internal})
     if hidden:
         plural = len(hidden) > 1
-        say(f"Note: internal signature{'s' if plural else ''} {', '.join(hidden)} hidden; "
-            f"--all shows {'them' if plural else 'it'}")
-    return replace(info, meta_graphs=tuple(
-        replace(mg, signatures=tuple(s for s in mg.signatures if not s.internal)) for mg in info.meta_graphs))
+        say(
+            f"Note: internal signature{'s' if plural else ''} {', '.join(hidden)} hidden; "
+            f"--all shows {'them' if plural else 'it'}"
+        )
+    return replace(
+        info,
+        meta_graphs=tuple(
+            replace(mg, signatures=tuple(s for s in mg.signatures if not s.internal)) for mg in info.meta_graphs
+        ),
+    )
 
 
 @dataclass(frozen=True)

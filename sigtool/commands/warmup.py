@@ -72,16 +72,20 @@ def write(request: WarmupWriteRequest, say: Say = silent) -> WarmupResult:
     if unparsable:
         raise unparsable
     if info.legacy:
-        raise LoadError(f"{info.source} is a legacy SessionBundle export: current TF Serving refuses it, and "
-                        "with it any warmup file; re-export it as a SavedModel")
+        raise LoadError(
+            f"{info.source} is a legacy SessionBundle export: current TF Serving refuses it, and "
+            "with it any warmup file; re-export it as a SavedModel"
+        )
     target = _target(info, request)
     mg = info.pick_meta_graph(parse_tag_set(request.tag_set))
     records = [_record(mg, text, where, request) for text, where in _bodies(mg, request)]
     if not records:
         raise UsageError("no requests given; pass --input-json BODY, --requests FILE.jsonl or --sample")
     if len(records) > MAX_RECORDS:
-        raise UsageError(f"{len(records)} requests given; TF Serving fails the model load past {MAX_RECORDS} "
-                         "warmup records, so give at most 1000")
+        raise UsageError(
+            f"{len(records)} requests given; TF Serving fails the model load past {MAX_RECORDS} "
+            "warmup records, so give at most 1000"
+        )
     size = warmup_io.write_file(target, records)
     plural = "s" if len(records) != 1 else ""
     return WarmupResult(f"{target}: {len(records)} record{plural} ({size} bytes)\n")
@@ -103,9 +107,12 @@ def _target(info: SavedModelInfo, request: WarmupWriteRequest) -> str:
     if request.in_place:
         target = os.path.join(os.path.dirname(info.source) or ".", WARMUP_PATH)
     else:
+        assert request.output is not None  # _validate: exactly one of -o FILE and --in-place
         target = request.output
         if os.path.isdir(target):
-            raise UsageError(f"-o {target} is a directory; give the file to write, e.g. {os.path.join(target, WARMUP_PATH)}")
+            raise UsageError(
+                f"-o {target} is a directory; give the file to write, e.g. {os.path.join(target, WARMUP_PATH)}"
+            )
     if os.path.lexists(target) and not request.overwrite:
         raise UsageError(f"{target} exists; pass --overwrite to replace it")
     return target
@@ -184,12 +191,16 @@ def show(request: WarmupShowRequest) -> WarmupResult:
         raise LoadError(f"{path}: cannot read the file ({e.strerror or e})") from None
     error = None
     if listing.error:
-        error = LoadError(f"{path}: {listing.error}; TF Serving fails the model load on it "
-                          "(a warmup file is a TFRecord of PredictionLog records)")
+        error = LoadError(
+            f"{path}: {listing.error}; TF Serving fails the model load on it "
+            "(a warmup file is a TFRecord of PredictionLog records)"
+        )
     output = _json(listing) if request.fmt == "json" else _table(listing)
     if listing.more_than_limit and error is None:
-        error = LoadError(f"{path}: more than {MAX_RECORDS} records (the first {MAX_RECORDS + 1} are listed); "
-                          "TF Serving fails the model load after the 1001st")
+        error = LoadError(
+            f"{path}: more than {MAX_RECORDS} records (the first {MAX_RECORDS + 1} are listed); "
+            "TF Serving fails the model load after the 1001st"
+        )
     return WarmupResult(output, int(error.exit_code) if error else int(ExitCode.OK), error)
 
 
