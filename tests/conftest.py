@@ -78,6 +78,8 @@ TIERS = {
     "test_hardening*": "robustness",
     "test_fuzz*": "robustness",
 }
+# Modules of minutes rather than seconds without TensorFlow (a storage server, hundreds of models): also `slow`.
+SLOW_MODULES = ("test_remote*",)
 TF_MODULES = ("test_protos_tf", "test_runner", "test_run_models", "test_executor", "test_smcli_order", "test_tf_*",
               "test_serving_tf", "test_sample_tf", "test_hardening_malformed")
 
@@ -95,6 +97,8 @@ def pytest_collection_modifyitems(config, items):
         item.add_marker(tier_of(path.stem))
         if any(fnmatch(path.stem, pattern) for pattern in TF_MODULES):
             item.add_marker("tf")
+        if any(fnmatch(path.stem, pattern) for pattern in SLOW_MODULES):
+            item.add_marker("slow")
 
 
 def pytest_ignore_collect(collection_path, config):
