@@ -100,9 +100,45 @@ def model(*signatures: Signature, tags=("serve",), nodes=None, functions=(), **e
     return SavedModelInfo(**fields)
 
 
+def graph_model(nodes, *signatures: Signature, functions=()) -> SavedModelInfo:
+    """One serve MetaGraph with a graph of these nodes (and library functions)."""
+    return model(*signatures, nodes=nodes, functions=functions)
+
+
+# A small valid TF1 graph: y = x * 2, reading no state.
+TF1 = [placeholder("x"), const("two"), node("y", "Mul", "x", "two", T=T("DT_FLOAT"))]
+
+
+def tf2_model(body_nodes, ret, *, outputs=(("identity", "DT_FLOAT"),), tout=("DT_FLOAT",), extra_functions=()):
+    """A TF2-style model: serving_default_x -> StatefulPartitionedCall(f) with a captured variable."""
+    f = fn(
+        "__inference_f_42", [("x", "DT_FLOAT"), ("readvariableop_resource", "DT_RESOURCE")], outputs, body_nodes, ret
+    )
+    nodes = [
+        placeholder("serving_default_x"),
+        node("v", "VarHandleOp", dtype=T("DT_FLOAT")),
+        node(
+            "StatefulPartitionedCall",
+            "StatefulPartitionedCall",
+            "serving_default_x",
+            "v",
+            f=func(f.name),
+            Tout=types(*tout),
+            Tin=types("DT_FLOAT", "DT_RESOURCE"),
+        ),
+    ]
+    outs = {f"out{i}": f"StatefulPartitionedCall:{i}" for i in range(len(outputs))}
+    return graph_model(nodes, wired("serving_default", {"x": "serving_default_x:0"}, outs),
+                       functions=(f, *extra_functions))
+
+
 def found(info: SavedModelInfo, rule_id: str, **options) -> list[tuple[str, str]]:
     """What one rule's function yields on info: sorted (where, message) pairs."""
     return sorted(RULES[rule_id].func(info, CheckOptions(**options)))
+
+
+def wheres(info: SavedModelInfo, rule_id: str) -> list[str]:
+    return [w for w, _ in found(info, rule_id)]
 
 
 def findings(info: SavedModelInfo, rule_id: str, **options) -> list:

@@ -1,7 +1,6 @@
-"""`check`'s graph rules: TensorInfos against the graph (GRAPH001-003, 005) and constant outputs (GRAPH004).
-
-Unit tests build small SavedModelInfo objects by hand; model tests read testdata/ and ask TensorFlow
-itself (tests/tf_oracle.py). tests/conformance/test_conformance_graph.py does the same on the corpus.
+"""`check`'s graph rules: TensorInfos against the graph (GRAPH001-003) on small hand-built models, and all the
+GRAPH rules on testdata's models with TensorFlow asked live (tests/tf_oracle.py). GRAPH004-005, the dataflow
+rules, are in test_checks_graph_flow.py. tests/conformance/test_conformance_graph.py does the same on the corpus.
 """
 
 from __future__ import annotations
@@ -11,117 +10,15 @@ from dataclasses import replace
 import pytest
 from tf_oracle import MODELS, oracle
 
-from sigtool.checks import RULES, CheckOptions, run_checks
-from sigtool.checks.dataflow import Tracer, render_path
+from sigtool.checks import RULES, run_checks
 from sigtool.loader import load
-from sigtool.model import (
-    Arg,
-    Attr,
-    CompositeSpec,
-    FunctionGraph,
-    Graph,
-    MetaGraph,
-    Node,
-    SavedModelInfo,
-    Signature,
-    SparseNames,
-    TensorSpec,
-)
+from sigtool.model import Attr, CompositeSpec, Graph, Node, Signature, SparseNames, TensorSpec
 
 from conftest import GEN, REAL, TESTDATA
+from factories import TF1, T, const, found, func, graph_model, node, placeholder, spec, tf2_model, types, wheres, wired
+
 
 GRAPH_RULES = {"GRAPH001", "GRAPH002", "GRAPH003", "GRAPH004", "GRAPH005"}
-
-
-# --- building blocks -------------------------------------------------------------------------
-
-
-def T(dtype: str) -> Attr:
-    return Attr("type", dtype)
-
-
-def types(*dtypes: str) -> Attr:
-    return Attr("list_type", tuple(dtypes))
-
-
-def func(name: str) -> Attr:
-    return Attr("func", name)
-
-
-def node(name: str, op: str, *inputs: str, **attrs: Attr) -> Node:
-    return Node(name, op, tuple(inputs), attrs=tuple(sorted(attrs.items())))
-
-
-def placeholder(name: str, dtype: str = "DT_FLOAT") -> Node:
-    return node(name, "Placeholder", dtype=T(dtype))
-
-
-def const(name: str, dtype: str = "DT_FLOAT") -> Node:
-    return node(name, "Const", dtype=T(dtype))
-
-
-def spec(key: str, name: str, dtype: str = "DT_FLOAT") -> TensorSpec:
-    return TensorSpec(key=key, dtype=dtype, shape=(-1,), shape_present=True, encoding="name", name=name)
-
-
-def sig(key: str, inputs: dict[str, str] | None = None, outputs: dict[str, str] | None = None, **dtypes) -> Signature:
-    """A predict signature; dtypes maps a key to its TensorInfo dtype (DT_FLOAT otherwise)."""
-    ins = tuple(spec(k, v, dtypes.get(k, "DT_FLOAT")) for k, v in sorted((inputs or {}).items()))
-    outs = tuple(spec(k, v, dtypes.get(k, "DT_FLOAT")) for k, v in sorted((outputs or {}).items()))
-    return Signature(key, "tensorflow/serving/predict", ins, outs)
-
-
-def fn(name: str, inputs, outputs, nodes, ret) -> FunctionGraph:
-    """A library function: inputs/outputs as (name, dtype) pairs, ret as {output arg: "node:out:idx"}."""
-    return FunctionGraph(
-        name=name,
-        inputs=tuple(Arg(n, d) for n, d in inputs),
-        outputs=tuple(Arg(n, d) for n, d in outputs),
-        nodes=tuple(nodes),
-        ret=tuple(sorted(ret.items())),
-    )
-
-
-def model(nodes, *signatures, functions=()) -> SavedModelInfo:
-    graph = Graph(tuple(nodes), tuple(functions))
-    mg = MetaGraph(tags=("serve",), signatures=tuple(signatures), graph=graph)
-    return SavedModelInfo(
-        path="m", source="m/saved_model.pb", format="saved_model_pb", schema_version=1, meta_graphs=(mg,)
-    )
-
-
-def found(info: SavedModelInfo, rule_id: str) -> list[tuple[str, str]]:
-    return sorted(RULES[rule_id].func(info, CheckOptions()))
-
-
-def wheres(info: SavedModelInfo, rule_id: str) -> list[str]:
-    return [w for w, _ in found(info, rule_id)]
-
-
-# A small valid TF1 graph: y = x * 2, reading no state.
-TF1 = [placeholder("x"), const("two"), node("y", "Mul", "x", "two", T=T("DT_FLOAT"))]
-
-
-def tf2_model(body_nodes, ret, *, outputs=(("identity", "DT_FLOAT"),), tout=("DT_FLOAT",), extra_functions=()):
-    """A TF2-style model: serving_default_x -> StatefulPartitionedCall(f) with a captured variable."""
-    f = fn(
-        "__inference_f_42", [("x", "DT_FLOAT"), ("readvariableop_resource", "DT_RESOURCE")], outputs, body_nodes, ret
-    )
-    nodes = [
-        placeholder("serving_default_x"),
-        node("v", "VarHandleOp", dtype=T("DT_FLOAT")),
-        node(
-            "StatefulPartitionedCall",
-            "StatefulPartitionedCall",
-            "serving_default_x",
-            "v",
-            f=func(f.name),
-            Tout=types(*tout),
-            Tin=types("DT_FLOAT", "DT_RESOURCE"),
-        ),
-    ]
-    outs = {f"out{i}": f"StatefulPartitionedCall:{i}" for i in range(len(outputs))}
-    return model(nodes, sig("serving_default", {"x": "serving_default_x:0"}, outs), functions=(f, *extra_functions))
 
 
 # --- the rules are registered and documented ------------------------------------------------
@@ -142,7 +39,7 @@ def test_rules_registered_with_summaries_and_explanations():
 
 
 def test_no_graph_no_findings():
-    info = model(TF1, sig("s", {"x": "nope:0"}, {"y": "y"}))
+    info = graph_model(TF1, wired("s", {"x": "nope:0"}, {"y": "y"}))
     info = replace(info, meta_graphs=(replace(info.meta_graphs[0], graph=None),))
     assert run_checks(info, select=GRAPH_RULES) == []
 
@@ -151,11 +48,11 @@ def test_no_graph_no_findings():
 
 
 def test_graph001_valid_signature_passes():
-    assert found(model(TF1, sig("s", {"x": "x:0"}, {"y": "y:0"})), "GRAPH001") == []
+    assert found(graph_model(TF1, wired("s", {"x": "x:0"}, {"y": "y:0"})), "GRAPH001") == []
 
 
 def test_graph001_missing_nodes():
-    info = model(TF1, sig("s", {"x": "no_such_placeholder:0"}, {"y": "does_not_exist:0"}))
+    info = graph_model(TF1, wired("s", {"x": "no_such_placeholder:0"}, {"y": "does_not_exist:0"}))
     (w1, m1), (w2, m2) = found(info, "GRAPH001")
     assert (w1, w2) == ("serve/s/inputs/x", "serve/s/outputs/y")
     assert "'no_such_placeholder'" in m1 and "not in the graph" in m1
@@ -164,44 +61,44 @@ def test_graph001_missing_nodes():
 
 @pytest.mark.parametrize("name", ["y", "y:abc", ":0", "^y:0", "y:", "y:-1"])
 def test_graph001_malformed_names(name):
-    ((where, message),) = found(model(TF1, sig("s", {"x": "x:0"}, {"y": name})), "GRAPH001")
+    ((where, message),) = found(graph_model(TF1, wired("s", {"x": "x:0"}, {"y": name})), "GRAPH001")
     assert where == "serve/s/outputs/y"
     assert "is not 'node:index'" in message
 
 
 def test_graph001_bare_node_name_gets_a_hint():
-    ((_, message),) = found(model(TF1, sig("s", {"x": "x:0"}, {"y": "y"})), "GRAPH001")
+    ((_, message),) = found(graph_model(TF1, wired("s", {"x": "x:0"}, {"y": "y"})), "GRAPH001")
     assert "write 'y:0'" in message
 
 
 def test_graph001_index_out_of_range_from_output_shapes():
     nodes = TF1 + [node("z", "SomeCustomOp", "y", _output_shapes=Attr("list_shape", ((-1,), (-1,))))]
-    info = model(nodes, sig("s", {"x": "x:0"}, {"ok": "z:1", "bad": "z:2"}))
+    info = graph_model(nodes, wired("s", {"x": "x:0"}, {"ok": "z:1", "bad": "z:2"}))
     ((where, message),) = found(info, "GRAPH001")
     assert where == "serve/s/outputs/bad"
     assert "only 2 outputs" in message and "use an index below 2" in message
 
 
 def test_graph001_index_out_of_range_from_single_output_table():
-    ((_, message),) = found(model(TF1, sig("s", {"x": "x:0"}, {"y": "y:5"})), "GRAPH001")
+    ((_, message),) = found(graph_model(TF1, wired("s", {"x": "x:0"}, {"y": "y:5"})), "GRAPH001")
     assert "y (Mul) has only 1 output;" in message
 
 
 def test_graph001_unknown_op_index_not_checked():
     nodes = TF1 + [node("z", "SomeCustomOp", "y")]
-    assert found(model(nodes, sig("s", {"x": "x:0"}, {"z": "z:7"})), "GRAPH001") == []
+    assert found(graph_model(nodes, wired("s", {"x": "x:0"}, {"z": "z:7"})), "GRAPH001") == []
 
 
 def test_graph001_list_attr_counts_outputs():
     nodes = TF1 + [node("n", "IdentityN", "x", "y", T=types("DT_FLOAT", "DT_FLOAT"))]
-    assert wheres(model(nodes, sig("s", {"x": "x:0"}, {"a": "n:1", "b": "n:2"})), "GRAPH001") == ["serve/s/outputs/b"]
+    assert wheres(graph_model(nodes, wired("s", {"x": "x:0"}, {"a": "n:1", "b": "n:2"})), "GRAPH001") == ["serve/s/outputs/b"]
 
 
 def test_graph001_tf2_call_outputs_through_tout_and_function():
     ok = tf2_model([node("Identity", "Identity", "x", T=T("DT_FLOAT"))], {"identity": "Identity:output:0"})
     assert found(ok, "GRAPH001") == []
     mg = ok.meta_graphs[0]
-    bad_sig = sig("serving_default", {"x": "serving_default_x:0"}, {"out0": "StatefulPartitionedCall:1"})
+    bad_sig = wired("serving_default", {"x": "serving_default_x:0"}, {"out0": "StatefulPartitionedCall:1"})
     bad = replace(ok, meta_graphs=(replace(mg, signatures=(bad_sig,)),))
     ((_, message),) = found(bad, "GRAPH001")
     assert "(function __inference_f_42) has only 1 output" in message
@@ -215,7 +112,7 @@ def test_graph001_tf2_call_outputs_through_tout_and_function():
 
 def test_graph001_call_to_missing_function():
     nodes = [placeholder("x"), node("call", "PartitionedCall", "x", f=func("__inference_gone_1"))]
-    ((_, message),) = found(model(nodes, sig("s", {"x": "x:0"}, {"y": "call:0"})), "GRAPH001")
+    ((_, message),) = found(graph_model(nodes, wired("s", {"x": "x:0"}, {"y": "call:0"})), "GRAPH001")
     assert "'__inference_gone_1'" in message and "function library" in message
 
 
@@ -229,10 +126,10 @@ def test_graph001_sparse_and_composite_components():
         sparse=SparseNames(values="x:0", indices="missing_indices:0", dense_shape="x:0"),
     )
     inner = CompositeSpec(
-        "RAGGED_TENSOR_SPEC", "RaggedTensorSpec", 2, (spec("", "y:0"), spec("", "missing_splits:0", "DT_INT64"))
+        "RAGGED_TENSOR_SPEC", "RaggedTensorSpec", 2, (spec("", name="y:0"), spec("", "DT_INT64", name="missing_splits:0"))
     )
     ragged = TensorSpec("rt", "DT_INVALID", None, False, "composite_tensor", composite=inner)
-    info = model(TF1, Signature("s", "tensorflow/serving/predict", (sparse,), (ragged,)))
+    info = graph_model(TF1, Signature("s", "tensorflow/serving/predict", (sparse,), (ragged,)))
     messages = dict(found(info, "GRAPH001"))
     assert set(messages) == {"serve/s/inputs/sp", "serve/s/outputs/rt"}
     assert messages["serve/s/inputs/sp"].startswith("sp (indices):")
@@ -240,9 +137,9 @@ def test_graph001_sparse_and_composite_components():
 
 
 def test_graph001_internal_signatures_checked_for_existence_only():
-    init = Signature("__saved_model_init_op", "", (), (spec("__saved_model_init_op", "NoOp", "DT_INVALID"),))
-    assert found(model(TF1 + [node("NoOp", "NoOp")], init), "GRAPH001") == []
-    ((where, message),) = found(model(TF1, init), "GRAPH001")
+    init = Signature("__saved_model_init_op", "", (), (spec("__saved_model_init_op", "DT_INVALID", name="NoOp"),))
+    assert found(graph_model(TF1 + [node("NoOp", "NoOp")], init), "GRAPH001") == []
+    ((where, message),) = found(graph_model(TF1, init), "GRAPH001")
     assert where == "serve/__saved_model_init_op/outputs/__saved_model_init_op"
     assert "does not load" in message
 
@@ -251,12 +148,12 @@ def test_graph001_internal_signatures_checked_for_existence_only():
 
 
 def test_graph002_agreeing_dtypes_pass():
-    assert found(model(TF1, sig("s", {"x": "x:0"}, {"y": "y:0"})), "GRAPH002") == []
+    assert found(graph_model(TF1, wired("s", {"x": "x:0"}, {"y": "y:0"})), "GRAPH002") == []
 
 
 def test_graph002_float_tensorinfo_on_string_placeholder():
     nodes = [placeholder("tf_example", "DT_STRING"), node("y", "SomeParser", "tf_example")]
-    info = model(nodes, sig("classify", {"inputs": "tf_example:0"}, {"scores": "y:0"}))
+    info = graph_model(nodes, wired("classify", {"inputs": "tf_example:0"}, {"scores": "y:0"}))
     ((where, message),) = found(info, "GRAPH002")
     assert where == "serve/classify/inputs/inputs"
     assert message.startswith("TensorInfo says DT_FLOAT but placeholder tf_example:0 is DT_STRING; clients will send")
@@ -264,8 +161,8 @@ def test_graph002_float_tensorinfo_on_string_placeholder():
 
 def test_graph002_output_dtype_from_attrs():
     nodes = TF1 + [node("c", "Cast", "y", DstT=T("DT_INT64")), node("eq", "Equal", "y", "x", T=T("DT_FLOAT"))]
-    info = model(
-        nodes, sig("s", {"x": "x:0"}, {"y": "y:0", "c": "c:0", "eq": "eq:0"}, y="DT_INT32", c="DT_INT64", eq="DT_BOOL")
+    info = graph_model(
+        nodes, wired("s", {"x": "x:0"}, {"y": "y:0", "c": "c:0", "eq": "eq:0"}, y="DT_INT32", c="DT_INT64", eq="DT_BOOL")
     )
     ((where, message),) = found(info, "GRAPH002")
     assert where == "serve/s/outputs/y"
@@ -277,7 +174,7 @@ def test_graph002_tf2_output_through_tout_and_function_arg():
     info = tf2_model(body, {"identity": "Identity:output:0"})
     assert found(info, "GRAPH002") == []
     mg = info.meta_graphs[0]
-    wrong = replace(mg.signatures[0], outputs=(spec("out0", "StatefulPartitionedCall:0", "DT_INT32"),))
+    wrong = replace(mg.signatures[0], outputs=(spec("out0", "DT_INT32", name="StatefulPartitionedCall:0"),))
     ((_, message),) = found(replace(info, meta_graphs=(replace(mg, signatures=(wrong,)),)), "GRAPH002")
     assert "DT_INT32" in message and "(StatefulPartitionedCall) produces DT_FLOAT" in message
 
@@ -285,15 +182,15 @@ def test_graph002_tf2_output_through_tout_and_function_arg():
 def test_graph002_ref_dtypes_match_their_base():
     nodes = [node("counter", "VariableV2", dtype=T("DT_FLOAT"))]
     for declared in ("DT_FLOAT_REF", "DT_FLOAT"):
-        assert found(model(nodes, sig("get", {}, {"out": "counter:0"}, out=declared)), "GRAPH002") == []
-    assert wheres(model(nodes, sig("get", {}, {"out": "counter:0"}, out="DT_INT32_REF")), "GRAPH002") == [
+        assert found(graph_model(nodes, wired("get", {}, {"out": "counter:0"}, out=declared)), "GRAPH002") == []
+    assert wheres(graph_model(nodes, wired("get", {}, {"out": "counter:0"}, out="DT_INT32_REF")), "GRAPH002") == [
         "serve/get/outputs/out"
     ]
 
 
 def test_graph002_unknown_dtype_is_not_a_finding():
     nodes = TF1 + [node("z", "SomeCustomOp", "y")]
-    assert found(model(nodes, sig("s", {"x": "x:0"}, {"z": "z:0"}, z="DT_STRING")), "GRAPH002") == []
+    assert found(graph_model(nodes, wired("s", {"x": "x:0"}, {"z": "z:0"}, z="DT_STRING")), "GRAPH002") == []
 
 
 # --- GRAPH003: inputs are placeholders -----------------------------------------------------
@@ -304,222 +201,15 @@ def test_graph003_placeholders_and_identity_pass():
         node("d", "PlaceholderWithDefault", "two", dtype=T("DT_FLOAT")),
         node("alias", "Identity", "y", T=T("DT_FLOAT")),  # TF1's named entry point (half_plus_two's x)
     ]
-    info = model(nodes, sig("s", {"x": "x:0", "d": "d:0", "alias": "alias:0"}, {"y": "y:0"}))
+    info = graph_model(nodes, wired("s", {"x": "x:0", "d": "d:0", "alias": "alias:0"}, {"y": "y:0"}))
     assert found(info, "GRAPH003") == []
 
 
 def test_graph003_input_fed_into_computed_tensor():
     nodes = TF1 + [node("add", "AddV2", "x", "two", T=T("DT_FLOAT"))]
-    ((where, message),) = found(model(nodes, sig("s", {"x": "add:0"}, {"y": "y:0"})), "GRAPH003")
+    ((where, message),) = found(graph_model(nodes, wired("s", {"x": "add:0"}, {"y": "y:0"})), "GRAPH003")
     assert where == "serve/s/inputs/x"
     assert "AddV2 'add'" in message and "not a placeholder" in message
-
-
-# --- GRAPH004: outputs that depend on no input ---------------------------------------------
-
-
-def test_graph004_output_computed_from_input_passes():
-    assert found(model(TF1, sig("s", {"x": "x:0"}, {"y": "y:0"})), "GRAPH004") == []
-
-
-def test_graph004_tf1_constant_output_with_path():
-    nodes = TF1 + [const("y_const"), node("neg", "Neg", "y_const", "^x", T=T("DT_FLOAT"))]  # ^x: control only
-    info = model(nodes, sig("s", {"x": "x:0"}, {"y": "y:0", "c": "y_const:0", "n": "neg:0"}))
-    messages = dict(found(info, "GRAPH004"))
-    assert set(messages) == {"serve/s/outputs/c", "serve/s/outputs/n"}
-    assert (
-        "output c does not depend on any input: y_const:0 ← Const y_const (a value frozen at trace time?)"
-        in messages["serve/s/outputs/c"]
-    )
-    assert "neg:0 ← Neg neg ← Const y_const" in messages["serve/s/outputs/n"]
-
-
-def test_graph004_variable_read_is_not_constant():
-    nodes = TF1 + [
-        node("w", "VariableV2", dtype=T("DT_FLOAT")),
-        node("w/read", "Identity", "w", T=T("DT_FLOAT")),
-        node("scaled", "Mul", "w/read", "two", T=T("DT_FLOAT")),
-    ]
-    assert found(model(nodes, sig("s", {"x": "x:0"}, {"w": "scaled:0"})), "GRAPH004") == []
-
-
-def test_graph004_random_and_table_ops_are_not_constant():
-    nodes = TF1 + [
-        node("r", "RandomUniform", "two", dtype=T("DT_FLOAT")),
-        node("table", "HashTableV2"),
-        node("size", "LookupTableSizeV2", "table"),
-    ]
-    assert found(model(nodes, sig("s", {"x": "x:0"}, {"r": "r:0", "size": "size:0"})), "GRAPH004") == []
-
-
-def test_graph004_zero_input_signature_is_skipped():
-    info = model(TF1 + [const("c")], sig("constant", {}, {"c": "c:0"}))
-    assert found(info, "GRAPH004") == []
-
-
-def test_graph004_fed_tensor_cuts_the_walk():
-    # The input is fed at an Identity of a Const: the output depends on what the client sends.
-    nodes = [const("c"), node("alias", "Identity", "c", T=T("DT_FLOAT")), node("y", "Neg", "alias", T=T("DT_FLOAT"))]
-    assert found(model(nodes, sig("s", {"x": "alias:0"}, {"y": "y:0"})), "GRAPH004") == []
-
-
-def test_graph004_tf2_call_returning_a_constant():
-    body = [const("Const"), node("Identity", "Identity", "Const:output:0", T=T("DT_FLOAT"))]
-    ((where, message),) = found(tf2_model(body, {"identity": "Identity:output:0"}), "GRAPH004")
-    assert where == "serve/serving_default/outputs/out0"
-    assert "StatefulPartitionedCall:0 → __inference_f_42 output 0 ← Identity ← Const" in message
-
-
-def test_graph004_tf2_call_using_its_argument_passes():
-    body = [node("Identity", "Identity", "x", T=T("DT_FLOAT"))]
-    assert found(tf2_model(body, {"identity": "Identity:output:0"}), "GRAPH004") == []
-
-
-def test_graph004_tf2_variable_read_through_captured_resource_passes():
-    body = [
-        node("ReadVariableOp", "ReadVariableOp", "readvariableop_resource", dtype=T("DT_FLOAT")),
-        node("Identity", "Identity", "ReadVariableOp:value:0", T=T("DT_FLOAT")),
-    ]
-    assert found(tf2_model(body, {"identity": "Identity:output:0"}), "GRAPH004") == []
-
-
-def test_graph004_tf2_each_output_followed_on_its_own():
-    body = [node("Identity", "Identity", "x", T=T("DT_FLOAT")), const("c")]
-    info = tf2_model(
-        body,
-        {"identity": "Identity:output:0", "identity_1": "c:output:0"},
-        outputs=(("identity", "DT_FLOAT"), ("identity_1", "DT_FLOAT")),
-        tout=("DT_FLOAT", "DT_FLOAT"),
-    )
-    assert wheres(info, "GRAPH004") == ["serve/serving_default/outputs/out1"]
-
-
-def test_graph004_nested_calls():
-    inner_const = fn(
-        "__inference_inner_7", [("a", "DT_FLOAT")], [("identity", "DT_FLOAT")], [const("k")], {"identity": "k:output:0"}
-    )
-    inner_arg = fn(
-        "__inference_echo_8",
-        [("a", "DT_FLOAT")],
-        [("identity", "DT_FLOAT")],
-        [node("Identity", "Identity", "a", T=T("DT_FLOAT"))],
-        {"identity": "Identity:output:0"},
-    )
-    # out0: PartitionedCall of a function returning a constant; out1: a call whose op is the function itself
-    body = [
-        node("PartitionedCall", "PartitionedCall", "x", f=func(inner_const.name), Tout=types("DT_FLOAT")),
-        node("echo", inner_arg.name, "x"),
-    ]
-    info = tf2_model(
-        body,
-        {"identity": "PartitionedCall:output:0", "identity_1": "echo:identity:0"},
-        outputs=(("identity", "DT_FLOAT"), ("identity_1", "DT_FLOAT")),
-        tout=("DT_FLOAT", "DT_FLOAT"),
-        extra_functions=(inner_const, inner_arg),
-    )
-    ((where, message),) = found(info, "GRAPH004")
-    assert where == "serve/serving_default/outputs/out0"
-    assert (
-        "StatefulPartitionedCall:0 → __inference_f_42 output 0 ← PartitionedCall → __inference_inner_7 output 0"
-        " ← Const k"
-    ) in message
-
-
-def test_graph004_function_arguments_map_by_position():
-    # f(a, b) returns b: called with (Const, input) it depends on the input; with (input, Const) it is constant.
-    second = fn(
-        "__inference_second_3",
-        [("a", "DT_FLOAT"), ("b", "DT_FLOAT")],
-        [("identity", "DT_FLOAT")],
-        [node("Identity", "Identity", "b", T=T("DT_FLOAT"))],
-        {"identity": "Identity:output:0"},
-    )
-    nodes = [
-        placeholder("x"),
-        const("c"),
-        node("good", "PartitionedCall", "c", "x", f=func(second.name), Tout=types("DT_FLOAT")),
-        node("bad", "PartitionedCall", "x", "c", f=func(second.name), Tout=types("DT_FLOAT")),
-    ]
-    info = model(nodes, sig("s", {"x": "x:0"}, {"good": "good:0", "bad": "bad:0"}), functions=(second,))
-    ((where, message),) = found(info, "GRAPH004")
-    assert where == "serve/s/outputs/bad"
-    assert "bad:0 → __inference_second_3 output 0 ← Identity ← arg b ← Const c" in message
-
-
-def test_graph004_cycles_terminate_and_are_not_constant():
-    nodes = TF1 + [node("m", "Merge", "two", "next"), node("next", "NextIteration", "m")]
-    assert found(model(nodes, sig("s", {"x": "x:0"}, {"m": "m:0"})), "GRAPH004") == []
-    loop = fn(
-        "__inference_loop_1",
-        [("a", "DT_FLOAT")],
-        [("identity", "DT_FLOAT")],
-        [node("again", "__inference_loop_1", "a")],
-        {"identity": "again:identity:0"},
-    )
-    nodes = TF1 + [node("call", "PartitionedCall", "two", f=func(loop.name), Tout=types("DT_FLOAT"))]
-    assert found(model(nodes, sig("s", {"x": "x:0"}, {"c": "call:0"}), functions=(loop,)), "GRAPH004") == []
-
-
-def test_graph004_control_flow_reading_state_is_not_constant():
-    branch = fn(
-        "__inference_then_1",
-        [("r", "DT_RESOURCE")],
-        [("identity", "DT_FLOAT")],
-        [node("read", "ReadVariableOp", "r", dtype=T("DT_FLOAT"))],
-        {"identity": "read:value:0"},
-    )
-    pure = fn(
-        "__inference_else_2",
-        [("r", "DT_RESOURCE")],
-        [("identity", "DT_FLOAT")],
-        [const("k")],
-        {"identity": "k:output:0"},
-    )
-    nodes = TF1 + [
-        const("cond", "DT_BOOL"),
-        node("v", "VarHandleOp", dtype=T("DT_FLOAT")),
-        node("if", "StatelessIf", "cond", "two", then_branch=func(branch.name), else_branch=func(pure.name)),
-    ]
-    info = model(nodes, sig("s", {"x": "x:0"}, {"y": "if:0"}), functions=(branch, pure))
-    assert found(info, "GRAPH004") == []
-
-
-def test_graph004_long_chains_use_no_recursion():
-    chain = [const("c")] + [node(f"n{i}", "Neg", f"n{i - 1}" if i else "c") for i in range(20_000)]
-    ((_, message),) = found(model(TF1 + chain, sig("s", {"x": "x:0"}, {"z": "n19999:0"})), "GRAPH004")
-    assert "n19999:0 ← Neg n19999 ← " in message and " ← … ← Neg n0 ← Const c" in message
-
-
-def test_graph004_budget_gives_up_silently():
-    chain = [const("c")] + [node(f"n{i}", "Neg", f"n{i - 1}" if i else "c") for i in range(100)]
-    tracer = Tracer(Graph(tuple(chain), ()), budget=10)
-    assert tracer.trace("n99:0", set()) is None
-    assert Tracer(Graph(tuple(chain), ())).trace("n99:0", set()).constant
-
-
-def test_render_path_short():
-    tracer = Tracer(Graph((const("c"), node("y", "Neg", "c")), ()))
-    assert render_path("y:0", tracer.trace("y:0", set()).path) == "y:0 ← Neg y ← Const c"
-
-
-# --- GRAPH005: outputs need only fed placeholders -------------------------------------------
-
-
-def test_graph005_output_needs_an_unfed_placeholder():
-    nodes = TF1 + [placeholder("tf_example", "DT_STRING"), node("n", "Size", "tf_example")]
-    info = model(nodes, sig("s", {"x": "x:0"}, {"y": "y:0", "n": "n:0"}))
-    ((where, message),) = found(info, "GRAPH005")
-    assert where == "serve/s/outputs/n"
-    assert "needs placeholder tf_example, which s does not feed" in message
-    assert found(info, "GRAPH004") == []  # failing is not being constant
-
-
-def test_graph005_placeholder_with_default_need_not_be_fed():
-    nodes = TF1 + [
-        node("rate", "PlaceholderWithDefault", "two", dtype=T("DT_FLOAT")),
-        node("out", "Mul", "y", "rate", T=T("DT_FLOAT")),
-    ]
-    assert found(model(nodes, sig("s", {"x": "x:0"}, {"out": "out:0"})), "GRAPH005") == []
 
 
 # --- the repository's TensorFlow-written models, with TensorFlow asked live -------------------
@@ -549,6 +239,7 @@ def test_graph_findings_on_testdata(rel):
     assert got == EXPECTED.get(rel, set())
 
 
+@pytest.mark.tf
 def test_missing_tensors_are_what_tensorflow_cannot_run():
     """The signatures GRAPH001 flags are exactly those a TF session fails on (or fetches an operation from)."""
     broken = {
@@ -571,6 +262,7 @@ def test_constant_output_is_the_const_node():
 HALF_PLUS_TWO_TF1 = [d for d in MODEL_DIRS if "saved_model_half_plus_two_" in d and "tf2" not in d]
 
 
+@pytest.mark.tf
 @pytest.mark.parametrize("rel", HALF_PLUS_TWO_TF1)
 def test_half_plus_two_tensorinfo_dtypes(rel):
     """TF's view: each classify/regress input's TensorInfo dtype agrees with the graph, so no GRAPH002;
