@@ -26,8 +26,17 @@ class Result:
     body: str  # exactly TF Serving's REST response body
 
 
-def serve(info: SavedModelInfo, mg: MetaGraph, sig: Signature, request, *, method: str | None, device: str | None,
-          executor: str = "session", warn=None) -> Result:
+def serve(
+    info: SavedModelInfo,
+    mg: MetaGraph,
+    sig: Signature,
+    request,
+    *,
+    method: str | None,
+    device: str | None,
+    executor: str = "session",
+    warn=None,
+) -> Result:
     """Run the request as Serving would; executor and warn go to runner.execute."""
     model_dir = os.path.dirname(info.source) or "."
     run = {"executor": executor, "device": device, "warn": warn}
@@ -65,6 +74,6 @@ def examples_api(sig: Signature) -> str:
     if regress_problem(sig, False) is None:
         return "regress"
     raise UsageError(
-        f"an \"examples\" body calls Classify or Regress, but signature {sig.key} fits neither "
+        f'an "examples" body calls Classify or Regress, but signature {sig.key} fits neither '
         "(one input 'inputs'; outputs 'classes'/'scores' or 'outputs'); send \"instances\" or \"inputs\" instead"
     )

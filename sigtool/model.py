@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from functools import cached_property
+from typing import Any
 
 from sigtool.errors import UsageError
 
@@ -114,7 +115,8 @@ class Attr:
     """
 
     kind: str
-    value: object = None  # type/func/str: a name or text; list_*: a tuple; tensor: its flat values when small, else None
+    # type/func/str: a name or text; list_*: a tuple; tensor: its flat values when small, else None (Any: by kind)
+    value: Any = None
     dtype: str = ""  # tensor attrs: the tensor's dtype
     size: int = 0  # tensor attrs: bytes of tensor content (not decoded)
 
@@ -287,7 +289,9 @@ class SavedModelInfo:
             return self.served_meta_graph
         if len(self.meta_graphs) == 1:
             return self.meta_graphs[0]
-        raise UsageError(f"no MetaGraph is tagged 'serve'; pass --tag-set ({valid_choices('tag-sets', self.tag_sets, '; ')})")
+        raise UsageError(
+            f"no MetaGraph is tagged 'serve'; pass --tag-set ({valid_choices('tag-sets', self.tag_sets, '; ')})"
+        )
 
     def select(self, tags: tuple[str, ...] | None = None, signature: str | None = None) -> SavedModelInfo:
         """A copy narrowed to one tag-set and/or one signature key (--signature alone: pick_meta_graph's)."""

@@ -35,22 +35,65 @@ VARIABLE_OPS = REF_VARIABLE_OPS | {"VarHandleOp", "AutoReloadVariable", "_VarHan
 # neither is listed.
 SCAN_DEFAULT = frozenset({"ReadFile", "WriteFile", "PrintV2"})
 UNSAFE_OPS: dict[str, str] = {
-    **{op: "reads or writes files" for op in (
-        "ReadFile", "WriteFile", "MatchingFiles", "ImmutableConst", "WholeFileReader", "WholeFileReaderV2",
-        "TextLineReader", "TextLineReaderV2", "FixedLengthRecordReader", "FixedLengthRecordReaderV2",
-        "TFRecordReader", "TFRecordReaderV2", "LMDBReader", "LoadAndRemapMatrix", "TextLineDataset",
-        "TFRecordDataset", "TFRecordDatasetV2", "FixedLengthRecordDataset", "FixedLengthRecordDatasetV2",
-        "LMDBDataset", "ExperimentalLMDBDataset", "DatasetToTFRecord", "ExperimentalDatasetToTFRecord",
-        "SaveDataset", "SaveDatasetV2", "LoadDataset", "SnapshotDataset", "SnapshotDatasetV2",
-        "CreateSummaryFileWriter", "WriteSummary", "WriteRawProtoSummary",
-    )},
+    **{
+        op: "reads or writes files"
+        for op in (
+            "ReadFile",
+            "WriteFile",
+            "MatchingFiles",
+            "ImmutableConst",
+            "WholeFileReader",
+            "WholeFileReaderV2",
+            "TextLineReader",
+            "TextLineReaderV2",
+            "FixedLengthRecordReader",
+            "FixedLengthRecordReaderV2",
+            "TFRecordReader",
+            "TFRecordReaderV2",
+            "LMDBReader",
+            "LoadAndRemapMatrix",
+            "TextLineDataset",
+            "TFRecordDataset",
+            "TFRecordDatasetV2",
+            "FixedLengthRecordDataset",
+            "FixedLengthRecordDatasetV2",
+            "LMDBDataset",
+            "ExperimentalLMDBDataset",
+            "DatasetToTFRecord",
+            "ExperimentalDatasetToTFRecord",
+            "SaveDataset",
+            "SaveDatasetV2",
+            "LoadDataset",
+            "SnapshotDataset",
+            "SnapshotDatasetV2",
+            "CreateSummaryFileWriter",
+            "WriteSummary",
+            "WriteRawProtoSummary",
+        )
+    },
     **{op: "prints to the server's logs or a file" for op in ("PrintV2", "Print")},
     **{op: "runs Python code" for op in ("PyFunc", "PyFuncStateless", "EagerPyFunc")},
-    **{op: "talks to the network" for op in (
-        "Rpc", "TryRpc", "RpcClient", "RpcServer", "RpcCall", "RpcServerStart", "RpcServerRegister",
-        "DataServiceDataset", "DataServiceDatasetV2", "DataServiceDatasetV3", "DataServiceDatasetV4",
-        "DebugIdentityV2", "DebugIdentityV3", "DebugIdentity", "DebugNanCount", "DebugNumericSummary",
-    )},
+    **{
+        op: "talks to the network"
+        for op in (
+            "Rpc",
+            "TryRpc",
+            "RpcClient",
+            "RpcServer",
+            "RpcCall",
+            "RpcServerStart",
+            "RpcServerRegister",
+            "DataServiceDataset",
+            "DataServiceDatasetV2",
+            "DataServiceDatasetV3",
+            "DataServiceDatasetV4",
+            "DebugIdentityV2",
+            "DebugIdentityV3",
+            "DebugIdentity",
+            "DebugNanCount",
+            "DebugNumericSummary",
+        )
+    },
 }
 
 # --- state: ops whose value is not a function of their data inputs -------------------------------
@@ -64,16 +107,50 @@ STATEFUL_OPS = frozenset(
 # Parts of op names that read or create state, randomness, files or queues (a wide net: an op caught
 # here only makes an output count as non-constant, never raises a finding).
 STATEFUL_PARTS = (
-    "Variable", "VarHandle", "HashTable", "Table", "Iterator", "Random", "Stateful", "Queue", "Reader",
-    "Dataset", "File", "Resource", "TensorArray", "Stack", "Accumulator", "Barrier", "Seed", "Mutex",
-    "Stage", "Anonymous", "Summary",
+    "Variable",
+    "VarHandle",
+    "HashTable",
+    "Table",
+    "Iterator",
+    "Random",
+    "Stateful",
+    "Queue",
+    "Reader",
+    "Dataset",
+    "File",
+    "Resource",
+    "TensorArray",
+    "Stack",
+    "Accumulator",
+    "Barrier",
+    "Seed",
+    "Mutex",
+    "Stage",
+    "Anonymous",
+    "Summary",
 )
 # Ops that change a variable, table, queue or stack (prefixes); the pure ops among them are excluded.
 UPDATE_PREFIXES = (
-    "Assign", "Scatter", "ResourceScatter", "Apply", "ResourceApply", "SparseApply", "ResourceSparseApply",
-    "LookupTableInsert", "LookupTableImport", "LookupTableRemove", "InitializeTable", "QueueEnqueue",
-    "StackPush", "TensorArrayWrite", "TensorArrayScatter", "AccumulatorApply", "CountUpTo",
-    "BoostedTreesUpdate", "RngSkip", "RngReadAndSkip",
+    "Assign",
+    "Scatter",
+    "ResourceScatter",
+    "Apply",
+    "ResourceApply",
+    "SparseApply",
+    "ResourceSparseApply",
+    "LookupTableInsert",
+    "LookupTableImport",
+    "LookupTableRemove",
+    "InitializeTable",
+    "QueueEnqueue",
+    "StackPush",
+    "TensorArrayWrite",
+    "TensorArrayScatter",
+    "AccumulatorApply",
+    "CountUpTo",
+    "BoostedTreesUpdate",
+    "RngSkip",
+    "RngReadAndSkip",
 )
 PURE_UPDATE_LOOKALIKES = frozenset({"ScatterNd", "ScatterNdNonAliasingAdd"})
 
@@ -163,15 +240,35 @@ SINGLE_OUTPUT = frozenset(
 )
 # Ops whose output count is the length of a list attribute (or an int attribute).
 OUTPUT_COUNT_ATTR = {
-    "IdentityN": "T", "IteratorGetNext": "output_types", "IteratorGetNextSync": "output_types",
-    "OptionalGetValue": "output_types", "RestoreV2": "dtypes", "PyFunc": "Tout", "PyFuncStateless": "Tout",
-    "EagerPyFunc": "Tout", "If": "Tout", "StatelessIf": "Tout", "Case": "Tout", "StatelessCase": "Tout",
-    "While": "T", "StatelessWhile": "T", "Unpack": "num", "Split": "num_split", "SplitV": "num_split",
+    "IdentityN": "T",
+    "IteratorGetNext": "output_types",
+    "IteratorGetNextSync": "output_types",
+    "OptionalGetValue": "output_types",
+    "RestoreV2": "dtypes",
+    "PyFunc": "Tout",
+    "PyFuncStateless": "Tout",
+    "EagerPyFunc": "Tout",
+    "If": "Tout",
+    "StatelessIf": "Tout",
+    "Case": "Tout",
+    "StatelessCase": "Tout",
+    "While": "T",
+    "StatelessWhile": "T",
+    "Unpack": "num",
+    "Split": "num_split",
+    "SplitV": "num_split",
 }
 # Ops whose (single) output has the dtype held in an attribute.
 DTYPE_ATTR = {
-    "Placeholder": "dtype", "PlaceholderV2": "dtype", "PlaceholderWithDefault": "dtype", "Const": "dtype",
-    "ReadVariableOp": "dtype", "Cast": "DstT", "GatherV2": "Tparams", "Gather": "Tparams", "ResourceGather": "dtype",
+    "Placeholder": "dtype",
+    "PlaceholderV2": "dtype",
+    "PlaceholderWithDefault": "dtype",
+    "Const": "dtype",
+    "ReadVariableOp": "dtype",
+    "Cast": "DstT",
+    "GatherV2": "Tparams",
+    "Gather": "Tparams",
+    "ResourceGather": "dtype",
 }
 # Ops whose output has the dtype of their "T" attribute.
 T_OPS = frozenset(

@@ -129,8 +129,13 @@ def _start_watcher(fd: int) -> None:
         return
     read, write = os.pipe()
     try:
-        _watcher_process = subprocess.Popen([sys.executable, "-E", "-S", "-c", _WATCH, _ROOT, str(fd)], stdin=read,
-                                            stdout=subprocess.DEVNULL, pass_fds=(fd,), close_fds=True)
+        _watcher_process = subprocess.Popen(
+            [sys.executable, "-E", "-S", "-c", _WATCH, _ROOT, str(fd)],
+            stdin=read,
+            stdout=subprocess.DEVNULL,
+            pass_fds=(fd,),
+            close_fds=True,
+        )
         _watcher = write
     except OSError:
         os.close(write)
@@ -153,8 +158,11 @@ def _watch(fd: int) -> None:
             state = chunk[-1:]
     if state == b"1":
         line = relevant_line(_tail(fd))
-        what = f"TensorFlow ended the process: {line}" if line else (
-            "the process ended inside TensorFlow without a message (killed, or out of memory)")
+        what = (
+            f"TensorFlow ended the process: {line}"
+            if line
+            else ("the process ended inside TensorFlow without a message (killed, or out of memory)")
+        )
         os.write(2, f"Error: {' '.join(what.split())}\n".encode("utf-8", "replace"))
 
 

@@ -119,9 +119,11 @@ def execute(
         except RunError as e:
             if fallback is None:
                 raise
-            raise RunError(f"running signature {signature.key} in a session failed: {fallback.tf_message} (the "
-                           "SavedModel's saver does not restore the variables it reads; TF Serving fails too), and "
-                           f"tf.saved_model.load could not run it either: {e.format_message()}") from None
+            raise RunError(
+                f"running signature {signature.key} in a session failed: {fallback.tf_message} (the "
+                "SavedModel's saver does not restore the variables it reads; TF Serving fails too), and "
+                f"tf.saved_model.load could not run it either: {e.format_message()}"
+            ) from None
     if fallback is not None and warn is not None:
         warn(fallback.message)
     return outputs
@@ -144,8 +146,10 @@ def _check_signature(signature: Signature) -> None:
             if spec.encoding == "name" or (io == "input" and spec.encoding == "coo_sparse"):
                 continue
             what = spec.encoding or "no"
-            raise RunError(f"signature {signature.key}: {io} {spec.key!r} has {what} encoding, which `sigtool run` "
-                           "does not support yet; run a signature whose inputs and outputs are plain tensors")
+            raise RunError(
+                f"signature {signature.key}: {io} {spec.key!r} has {what} encoding, which `sigtool run` "
+                "does not support yet; run a signature whose inputs and outputs are plain tensors"
+            )
 
 
 def _check_feeds(signature: Signature, feeds: Mapping[str, Tensor]) -> None:
@@ -153,9 +157,12 @@ def _check_feeds(signature: Signature, feeds: Mapping[str, Tensor]) -> None:
     unknown, missing = sorted(set(feeds) - expected), sorted(expected - set(feeds))
     if unknown or missing:
         problems = ([f"unknown input(s) {', '.join(unknown)}"] if unknown else []) + (
-            [f"missing {', '.join(missing)}"] if missing else [])
-        raise UsageError(f"signature {signature.key}: {'; '.join(problems)}; expected: "
-                         f"{', '.join(sorted(expected)) or '(no inputs)'}")
+            [f"missing {', '.join(missing)}"] if missing else []
+        )
+        raise UsageError(
+            f"signature {signature.key}: {'; '.join(problems)}; expected: "
+            f"{', '.join(sorted(expected)) or '(no inputs)'}"
+        )
 
 
 # ---------------------------------------------------------------- TensorFlow, imported lazily
@@ -223,7 +230,8 @@ class _Unrestored(Exception):
         self.message = (
             f"signature {signature} reads variables that the SavedModel's saver does not restore, so "
             "TF Serving's session fails on it too; ran it through tf.saved_model.load (--executor function) "
-            "instead. Keras 3 models written by tf.saved_model.save do this; model.export() writes one Serving can run")
+            "instead. Keras 3 models written by tf.saved_model.save do this; model.export() writes one Serving can run"
+        )
         super().__init__(self.message)
 
 
@@ -244,19 +252,27 @@ class _SessionModel(_Loaded):
             self.object_graph = meta_graph_def.HasField("object_graph_def")
         except Exception as e:  # noqa: BLE001 - any TF failure is a model problem, never a traceback
             self.session.close()
-            raise _run_error(f"loading {model_dir} (tags {','.join(tags) or '(none)'}) in a session", e,
-                             _load_hint(e, function=False)) from None
+            raise _run_error(
+                f"loading {model_dir} (tags {','.join(tags) or '(none)'}) in a session",
+                e,
+                _load_hint(e, function=False),
+            ) from None
 
     def run(self, tf, signature: Signature, feeds: Mapping[str, Tensor]) -> dict[str, Tensor]:
         np = _import_numpy()
-        names, values = [], []
+        names: list[str] = []
+        values: list = []  # numpy arrays
         for spec in signature.inputs:
             array = _feed_array(np, tf, spec, feeds[spec.key])
             if spec.encoding == "coo_sparse":
+                assert spec.sparse is not None  # a coo_sparse TensorInfo names its three tensors
                 present = array != (b"" if array.dtype == object else 0)  # the dense value's non-zero entries
                 indices = np.argwhere(present).astype(np.int64).reshape(-1, array.ndim)
-                parts = {spec.sparse.indices: indices, spec.sparse.values: array[present],
-                         spec.sparse.dense_shape: np.array(array.shape, dtype=np.int64)}
+                parts = {
+                    spec.sparse.indices: indices,
+                    spec.sparse.values: array[present],
+                    spec.sparse.dense_shape: np.array(array.shape, dtype=np.int64),
+                }
                 names += parts
                 values += parts.values()
             else:
@@ -269,9 +285,13 @@ class _SessionModel(_Loaded):
         except Exception as e:  # noqa: BLE001
             if self.object_graph and _UNRESTORED.search(str(e)):
                 raise _Unrestored(signature.key, _tf_message(e)) from None
-            raise _run_error(f"running signature {signature.key} in a session", e, _run_hint(e, function=False)) from None
-        return {t.key: _tensor_from_result(np, tf, signature, t.key, results[_tensor_name(t.name)])
-                for t in signature.outputs}
+            raise _run_error(
+                f"running signature {signature.key} in a session", e, _run_hint(e, function=False)
+            ) from None
+        return {
+            t.key: _tensor_from_result(np, tf, signature, t.key, results[_tensor_name(t.name)])
+            for t in signature.outputs
+        }
 
     def _callable(self, feeds: tuple[str, ...], fetches: tuple[str, ...]):
         call = self.callables.get((feeds, fetches))
@@ -302,8 +322,11 @@ class _FunctionModel(_Loaded):
             with self._placement(tf):
                 self.obj = tf.saved_model.load(model_dir, tags=list(tags))
         except Exception as e:  # noqa: BLE001
-            raise _run_error(f"loading {model_dir} (tags {','.join(tags) or '(none)'}) with tf.saved_model.load", e,
-                             _load_hint(e, function=True)) from None
+            raise _run_error(
+                f"loading {model_dir} (tags {','.join(tags) or '(none)'}) with tf.saved_model.load",
+                e,
+                _load_hint(e, function=True),
+            ) from None
 
     def _placement(self, tf):
         import contextlib
@@ -315,8 +338,10 @@ class _FunctionModel(_Loaded):
         functions = self.obj.signatures
         if signature.key not in functions:
             known = ", ".join(sorted(functions.keys())) or "(none)"
-            raise RunError(f"signature {signature.key} is in the MetaGraphDef but not among the TF2 object's "
-                           f"signatures ({known}); run it with the session executor (drop --executor function)")
+            raise RunError(
+                f"signature {signature.key} is in the MetaGraphDef but not among the TF2 object's "
+                f"signatures ({known}); run it with the session executor (drop --executor function)"
+            )
         try:
             with self._placement(tf):
                 kwargs = {}
@@ -328,20 +353,25 @@ class _FunctionModel(_Loaded):
                         kwargs[spec.key] = tf.constant(array)
                 results = functions[signature.key](**kwargs)
         except Exception as e:  # noqa: BLE001
-            raise _run_error(f"running signature {signature.key} through tf.saved_model.load", e,
-                             _run_hint(e, function=True)) from None
+            raise _run_error(
+                f"running signature {signature.key} through tf.saved_model.load", e, _run_hint(e, function=True)
+            ) from None
         if not isinstance(results, Mapping):
             results = {signature.outputs[0].key: results} if len(signature.outputs) == 1 else {}
         outputs = {}
         for spec in signature.outputs:
             if spec.key not in results:
-                raise RunError(f"signature {signature.key} returned no output {spec.key!r} (it returned: "
-                               f"{', '.join(sorted(results)) or 'nothing'}); the SavedModel's signature and "
-                               "function disagree")
+                raise RunError(
+                    f"signature {signature.key} returned no output {spec.key!r} (it returned: "
+                    f"{', '.join(sorted(results)) or 'nothing'}); the SavedModel's signature and "
+                    "function disagree"
+                )
             value = results[spec.key]
             if not isinstance(value, tf.Tensor):
-                raise RunError(f"signature {signature.key}: output {spec.key!r} is a {type(value).__name__}, which "
-                               "`sigtool run` does not support yet; run a signature with plain tensor outputs")
+                raise RunError(
+                    f"signature {signature.key}: output {spec.key!r} is a {type(value).__name__}, which "
+                    "`sigtool run` does not support yet; run a signature with plain tensor outputs"
+                )
             outputs[spec.key] = _tensor_from_result(np, tf, signature, spec.key, value.numpy(), value.dtype)
         return outputs
 
@@ -377,8 +407,9 @@ def _feed_array(np, tf, spec: TensorSpec, tensor: Tensor):
         array = np.array(tensor.values, dtype=source).reshape(tensor.shape)
         return array if source == target else array.astype(target)
     except (TypeError, ValueError, OverflowError) as e:
-        raise UsageError(f"input {spec.key!r}: cannot make {wanted} values of shape {list(tensor.shape)}: "
-                         f"{_first_line(str(e))}") from None
+        raise UsageError(
+            f"input {spec.key!r}: cannot make {wanted} values of shape {list(tensor.shape)}: {_first_line(str(e))}"
+        ) from None
 
 
 def _tensor_from_result(np, tf, signature: Signature, key: str, array, tf_dtype=None) -> Tensor:
@@ -386,8 +417,10 @@ def _tensor_from_result(np, tf, signature: Signature, key: str, array, tf_dtype=
     tf_dtype = (tf_dtype or tf.as_dtype(array.dtype)).base_dtype
     dtype = dtype_name(tf_dtype.as_datatype_enum)
     if dtype in _UNRUNNABLE:
-        raise RunError(f"signature {signature.key}: output {key!r} is a {dtype} tensor, which has no values to "
-                       "show; run a signature whose outputs are data tensors")
+        raise RunError(
+            f"signature {signature.key}: output {key!r} is a {dtype} tensor, which has no values to "
+            "show; run a signature whose outputs are data tensors"
+        )
     shape = tuple(int(d) for d in array.shape)
     flat = array.reshape(-1)
     if dtype == _TEXT:

@@ -60,12 +60,39 @@ REST_DTYPES = _FLOATS | _INTS | {"DT_BOOL", "DT_STRING"}
 
 _FEATURE_DTYPES = frozenset({"DT_FLOAT", "DT_INT64", "DT_STRING"})  # all a tf.Example can hold
 _PARSE_OPS = frozenset({"ParseExample", "ParseExampleV2", "ParseSingleExample"})
-_PASS_THROUGH = frozenset({"Identity", "Reshape", "Squeeze", "ExpandDims", "StopGradient", "Snapshot",
-                           "PreventGradient", "EnsureShape", "CheckNumerics"})
+_PASS_THROUGH = frozenset(
+    {
+        "Identity",
+        "Reshape",
+        "Squeeze",
+        "ExpandDims",
+        "StopGradient",
+        "Snapshot",
+        "PreventGradient",
+        "EnsureShape",
+        "CheckNumerics",
+    }
+)
 _MAX_STEPS = 256  # bound on the graph walk from an input to its parse op (nodes visited)
 _BYTES_SUFFIX = "_bytes"
-_WORDS = ("apple", "river", "stone", "cloud", "maple", "tiger", "piano", "lemon", "ocean", "candle",
-          "forest", "amber", "pixel", "comet", "harbor", "violet")
+_WORDS = (
+    "apple",
+    "river",
+    "stone",
+    "cloud",
+    "maple",
+    "tiger",
+    "piano",
+    "lemon",
+    "ocean",
+    "candle",
+    "forest",
+    "amber",
+    "pixel",
+    "comet",
+    "harbor",
+    "violet",
+)
 
 
 @dataclass(frozen=True)
@@ -95,8 +122,9 @@ class ExampleSpec:
 # ---------------------------------------------------------------- the request body
 
 
-def sample_request(mg: MetaGraph, signature: Signature, *, batch: int = 1, seed: int = 0,
-                   values_per_feature: int = 1) -> dict:
+def sample_request(
+    mg: MetaGraph, signature: Signature, *, batch: int = 1, seed: int = 0, values_per_feature: int = 1
+) -> dict:
     """A JSON-able TF Serving REST request body for this signature."""
     if batch < 1:
         raise UsageError(f"--batch must be at least 1, not {batch}")
@@ -104,48 +132,61 @@ def sample_request(mg: MetaGraph, signature: Signature, *, batch: int = 1, seed:
         raise UsageError(f"--values-per-feature must be at least 1, not {values_per_feature}")
     where = f"signature {signature.key!r}"
     if not signature.inputs:
-        raise UsageError(f"cannot sample {where}: it has no inputs, so there is nothing to send "
-                         "(TF Serving's REST API cannot call it; run it without --sample)")
+        raise UsageError(
+            f"cannot sample {where}: it has no inputs, so there is nothing to send "
+            "(TF Serving's REST API cannot call it; run it without --sample)"
+        )
     for t in signature.inputs:
         if t.encoding not in ("name", ""):
-            raise UsageError(f"cannot sample input {t.key!r} of {where}: it is a {t.encoding} tensor, which has no "
-                             "tensor name, and TF Serving feeds every input by name (REST and gRPC Predict alike), so "
-                             "no Serving request can carry it; give a dense value with --inputs KEY=FILE.npy (sigtool "
-                             "feeds its non-zero entries), or export the model with dense inputs")
+            raise UsageError(
+                f"cannot sample input {t.key!r} of {where}: it is a {t.encoding} tensor, which has no "
+                "tensor name, and TF Serving feeds every input by name (REST and gRPC Predict alike), so "
+                "no Serving request can carry it; give a dense value with --inputs KEY=FILE.npy (sigtool "
+                "feeds its non-zero entries), or export the model with dense inputs"
+            )
     bad = [t for t in signature.inputs if t.dtype not in REST_DTYPES]
     if bad:
         listed = ", ".join(f"{t.key!r} ({t.dtype})" for t in bad)
-        raise UsageError(f"cannot sample {where}: TF Serving's REST API cannot carry the dtype of input(s) {listed} "
-                         "(Serving answers UNIMPLEMENTED; use gRPC, or --inputs with .npy files)")
+        raise UsageError(
+            f"cannot sample {where}: TF Serving's REST API cannot carry the dtype of input(s) {listed} "
+            "(Serving answers UNIMPLEMENTED; use gRPC, or --inputs with .npy files)"
+        )
 
     rng = _Sampler(seed, values_per_feature)
     specs = {t.key: example_spec(mg, t) if t.dtype == "DT_STRING" else None for t in signature.inputs}
     only = signature.inputs[0]
-    if (len(signature.inputs) == 1 and only.key == "inputs" and only.dtype == "DT_STRING"
-            and specs["inputs"] is not None):
+    if (
+        len(signature.inputs) == 1
+        and only.key == "inputs"
+        and only.dtype == "DT_STRING"
+        and specs["inputs"] is not None
+    ):
         # what Serving's classify/regress path takes (one DT_STRING input keyed "inputs"), whatever the method
         # name says: TF2 can only write predict. Without a parse op, even classify/regress get a predict body.
         features = specs["inputs"].features
-        return {"signature_name": signature.key,
-                "examples": [_example_json(features, rng) for _ in range(batch)]}
+        return {"signature_name": signature.key, "examples": [_example_json(features, rng) for _ in range(batch)]}
 
     shapes = {t.key: _input_shape(mg, t) for t in signature.inputs}
-    if all(s is not None and len(s) >= 1 and s[0] < 0 for s in shapes.values()):
+    batched = {k: s for k, s in shapes.items() if s is not None and len(s) >= 1 and s[0] < 0}
+    if len(batched) == len(shapes):  # every input's shape starts with a batch dimension
         instances = []
         for _ in range(batch):
-            row = {t.key: _tensor(t, shapes[t.key][1:], specs[t.key], rng) for t in signature.inputs}
+            row = {t.key: _tensor(t, batched[t.key][1:], specs[t.key], rng) for t in signature.inputs}
             instances.append(row if len(row) > 1 else row[only.key])
         return {"signature_name": signature.key, "instances": instances}
     inputs = {}
     for t in signature.inputs:
         shape = shapes[t.key]
-        dims = [batch] if shape is None else [batch if d < 0 and i == 0 else 1 if d < 0 else d
-                                              for i, d in enumerate(shape)]
+        dims = (
+            [batch]
+            if shape is None
+            else [batch if d < 0 and i == 0 else 1 if d < 0 else d for i, d in enumerate(shape)]
+        )
         inputs[t.key] = _tensor(t, dims, specs[t.key], rng)
     return {"signature_name": signature.key, "inputs": inputs}
 
 
-def _tensor(t: TensorSpec, dims, spec: ExampleSpec | None, rng: random.Random):
+def _tensor(t: TensorSpec, dims, spec: ExampleSpec | None, rng: _Sampler):
     """A nested JSON list of shape dims (a bare value when dims is empty)."""
     if not dims:
         return _value(t, spec, rng)
@@ -154,7 +195,7 @@ def _tensor(t: TensorSpec, dims, spec: ExampleSpec | None, rng: random.Random):
     return [_tensor(t, dims[1:], spec, rng) for _ in range(dims[0])]
 
 
-def _value(t: TensorSpec, spec: ExampleSpec | None, rng: random.Random):
+def _value(t: TensorSpec, spec: ExampleSpec | None, rng: _Sampler):
     if spec is not None:  # a serialized tf.Example the graph parses
         example = _example_json(spec.features, rng)
         return {"b64": base64.b64encode(encode_example(_to_features(spec.features, example))).decode("ascii")}
@@ -245,7 +286,9 @@ def _input_shape(mg: MetaGraph, t: TensorSpec) -> tuple[int, ...] | None:
     if t.shape_present and t.shape is not None:
         return t.shape
     graph = mg.graph
-    node = graph.node(input_node(t.name)) if graph is not None and t.name else None
+    if graph is None or not t.name:
+        return None
+    node = graph.node(input_node(t.name))
     if node is None or node.op not in PLACEHOLDERS:
         return None
     attr = node.attr("shape")
@@ -302,7 +345,8 @@ def example_spec(mg: MetaGraph, tensor: TensorSpec) -> ExampleSpec | None:
     graph = mg.graph
     if graph is None or not tensor.name or tensor.encoding not in ("name", ""):
         return None
-    scopes: dict[str, _Scope] = {"": _Scope("", graph.nodes)}
+    main = _Scope("", graph.nodes)
+    scopes: dict[str, _Scope | None] = {"": main}  # None: no such function
 
     def scope_of(fname: str) -> _Scope | None:
         if fname not in scopes:
@@ -311,12 +355,13 @@ def example_spec(mg: MetaGraph, tensor: TensorSpec) -> ExampleSpec | None:
         return scopes[fname]
 
     start = input_node(tensor.name)
-    if start not in scopes[""].nodes:
+    if start not in main.nodes:
         return None
     queue, seen, steps = deque([("", start)]), {("", start)}, 0
     while queue and steps < _MAX_STEPS:
         label, name = queue.popleft()
         scope = scopes[label]
+        assert scope is not None  # only found scopes are queued
         for node, pos in scope.consumers.get(name, ()):
             steps += 1
             nxt: list[tuple[str, str]] = []
@@ -328,10 +373,14 @@ def example_spec(mg: MetaGraph, tensor: TensorSpec) -> ExampleSpec | None:
                 nxt.append((label, node.name))
             else:
                 fn = called_function(node, graph)
-                callee = fn.name if isinstance(fn, FunctionGraph) else None
+                callee = fn.name if isinstance(fn, FunctionGraph) else ""
                 inner = scope_of(callee) if callee else None
-                if inner is not None and all(not (a.number_attr or a.type_list_attr) for a in inner.fn.inputs) \
-                        and pos < len(inner.fn.inputs):
+                if (
+                    inner is not None
+                    and inner.fn is not None  # always, for a function's scope
+                    and all(not (a.number_attr or a.type_list_attr) for a in inner.fn.inputs)
+                    and pos < len(inner.fn.inputs)
+                ):
                     nxt.append((callee, inner.fn.inputs[pos].name))
             for item in nxt:
                 if item not in seen:
@@ -361,23 +410,23 @@ def _read_parse_op(scope: _Scope, node: Node) -> ExampleSpec | None:
         if len(inputs) < 5 + len(tdense):
             return None
         sparse_keys, dense_keys, ragged_keys = (scope.const(inputs[i]) for i in (2, 3, 4))
-        defaults = [scope.const(r) for r in inputs[5:5 + len(tdense)]]
+        defaults = [scope.const(r) for r in inputs[5 : 5 + len(tdense)]]
         ragged_types = _list(node, "ragged_value_types")
     elif node.op == "ParseExample":
         # serialized, names, sparse_keys[Nsparse], dense_keys[Ndense], dense_defaults[Ndense]
         ns, nd = _int(node, "Nsparse"), _int(node, "Ndense")
         if len(inputs) < 2 + ns + 2 * nd:
             return None
-        keys = [scope.const(r) for r in inputs[2:2 + ns + nd]]
+        keys = [scope.const(r) for r in inputs[2 : 2 + ns + nd]]
         if any(k is None or len(k) != 1 for k in keys):
             return None
         sparse_keys = tuple(k[0] for k in keys[:ns])
         dense_keys = tuple(k[0] for k in keys[ns:])
         ragged_keys = ()
-        defaults = [scope.const(r) for r in inputs[2 + ns + nd:2 + ns + 2 * nd]]
+        defaults = [scope.const(r) for r in inputs[2 + ns + nd : 2 + ns + 2 * nd]]
     else:  # ParseSingleExample: keys are attrs; serialized, dense_defaults...
         sparse_keys, dense_keys, ragged_keys = _list(node, "sparse_keys"), _list(node, "dense_keys"), ()
-        defaults = [scope.const(r) for r in inputs[1:1 + len(tdense)]]
+        defaults = [scope.const(r) for r in inputs[1 : 1 + len(tdense)]]
     if sparse_keys is None or dense_keys is None or ragged_keys is None:
         return None
     if len(dense_keys) != len(tdense) or len(sparse_keys) != len(sparse_types) or len(ragged_keys) != len(ragged_types):
@@ -386,8 +435,16 @@ def _read_parse_op(scope: _Scope, node: Node) -> ExampleSpec | None:
     for i, (key, dtype) in enumerate(zip(dense_keys, tdense)):
         shape = shapes[i] if i < len(shapes) else None
         default = defaults[i] if i < len(defaults) else None
-        features.append(FeatureSpec(str(key), "dense", dtype, None if shape is None else tuple(shape), default,
-                                    None if default is None else len(default) == 0))
+        features.append(
+            FeatureSpec(
+                str(key),
+                "dense",
+                dtype,
+                None if shape is None else tuple(shape),
+                default,
+                None if default is None else len(default) == 0,
+            )
+        )
     features += [FeatureSpec(str(k), "sparse", d) for k, d in zip(sparse_keys, sparse_types)]
     features += [FeatureSpec(str(k), "ragged", d) for k, d in zip(ragged_keys, ragged_types)]
     if any(f.dtype not in _FEATURE_DTYPES for f in features):

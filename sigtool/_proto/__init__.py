@@ -22,6 +22,7 @@ import functools
 import sys
 import types
 from pathlib import Path
+from typing import Any
 
 DESCRIPTOR_SET = Path(__file__).with_name("descriptors.binpb")
 FILE_PREFIX = "sigtool/_proto/"
@@ -29,7 +30,7 @@ _SUFFIX = "_pb2"
 _FACTORIES: dict = {}  # id(pool) -> (pool, its MessageFactory), for protobuf < 4.22
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _loaded() -> tuple:
     """(pool, its files in dependency order, every message class by full name); built once."""
     from google.protobuf import descriptor_pool
@@ -94,7 +95,7 @@ def _build(name: str) -> types.ModuleType:
         file = pool().FindFileByName(FILE_PREFIX + name[: -len(_SUFFIX)] + ".proto")
     except KeyError:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
-    module = types.ModuleType(f"{__name__}.{name}", f"Message classes of {file.name}.")
+    module: Any = types.ModuleType(f"{__name__}.{name}", f"Message classes of {file.name}.")  # Any: built here
     module.DESCRIPTOR = file
     for enum in file.enum_types_by_name.values():
         setattr(module, enum.name, enum_type_wrapper.EnumTypeWrapper(enum))

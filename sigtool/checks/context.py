@@ -69,7 +69,9 @@ def components(t: TensorSpec) -> list[tuple[str, str, str]]:
             ("dense_shape", t.sparse.dense_shape, ""),
         ]
     if t.encoding == "composite_tensor" and t.composite is not None:
-        found, todo = [], [((i,), c) for i, c in enumerate(t.composite.components)][::-1]
+        found: list[tuple[str, str, str]] = []
+        todo: list[tuple[tuple[int, ...], TensorSpec]] = []  # (where, component), the next one last
+        todo += [((i,), c) for i, c in enumerate(t.composite.components)][::-1]
         while todo:  # components nest (a ragged tensor of ragged tensors): no recursion
             at, c = todo.pop()
             if c.encoding == "composite_tensor" and c.composite is not None:

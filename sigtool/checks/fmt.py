@@ -15,7 +15,10 @@ def writer_version(ctx):
     """
     for mg in ctx.info.meta_graphs:
         version = mg.tensorflow_version or "not recorded"
-        yield format_tags(mg.tags), f"written by TensorFlow {version}" + (" (legacy SessionBundle)" if ctx.info.legacy else "")
+        yield (
+            format_tags(mg.tags),
+            f"written by TensorFlow {version}" + (" (legacy SessionBundle)" if ctx.info.legacy else ""),
+        )
 
 
 @rule("FMT002", Severity.INFO)

@@ -60,14 +60,15 @@ def tensor_exists(ctx):
     """
     for mg, sig in _graph_signatures(ctx.info, internal=True):
         graph = mg.graph
-        for io, key, place, label, name, _ in _tensors(mg, sig):
+        for _io, key, place, label, name, _ in _tensors(mg, sig):
             parsed = parse_tensor_name(name)
             if sig.internal:  # TF writes e.g. "NoOp" here; Serving runs it by node name at load time
                 node_name = parsed[0] if parsed else name.lstrip("^")
                 if graph.node(node_name) is None:
                     yield (
                         place,
-                        f"{_what(key, label)} names node {node_name!r}, which is not in the graph; the model does not load",
+                        f"{_what(key, label)} names node {node_name!r}, which is not in the graph; "
+                        "the model does not load",
                     )
                 continue
             if parsed is None:
@@ -131,7 +132,7 @@ def tensor_dtype_agrees(ctx):
     """
     for mg, sig in _graph_signatures(ctx.info):
         graph = mg.graph
-        for io, key, place, label, name, declared in _tensors(mg, sig):
+        for io, _key, place, label, name, declared in _tensors(mg, sig):
             parsed = parse_tensor_name(name)
             if not declared or declared == "DT_INVALID" or parsed is None:
                 continue
@@ -181,7 +182,8 @@ def input_is_placeholder(ctx):
             computes = "those ops compute" if len(fed) > 1 else "that op computes"
             yield (
                 place,
-                f"input {what}, not a placeholder: feeding overrides what {computes}; point the TensorInfo at a Placeholder",
+                f"input {what}, not a placeholder: feeding overrides what {computes}; "
+                "point the TensorInfo at a Placeholder",
             )
 
 

@@ -329,5 +329,5 @@ def ops_need_recent_tensorflow(ctx):
             p = classify(op, oldest, mg.tensorflow_version, data)
             if p is not None and p.kind == "newer":
                 needs[op] = (p, places)
-        for op, (p, places) in sorted(needs.items()):
+        for _op, (p, places) in sorted(needs.items()):
             yield format_tags(mg.tags), f"{p.reason} (at {_places(places)})"

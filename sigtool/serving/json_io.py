@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import json
 import math
@@ -267,10 +268,8 @@ def show(value, limit: int = 256) -> str:
     """Serving's JsonValueToDebugString: pretty, arrays on one line, cut once 256 chars are out."""
     w = Writer(limit)
     w.single_line = True
-    try:
+    with contextlib.suppress(_Truncated):
         _write_json(w, value)
-    except _Truncated:
-        pass
     return w.text()
 
 

@@ -187,7 +187,7 @@ def _plain_leaves(dtype: str, leaves: list) -> list | None:
     """The leaves as tensor values when all are plain and valid for dtype (checked at C speed), else None."""
     types = set(map(type, leaves))
     if dtype in ("DT_FLOAT", "DT_DOUBLE"):  # a NaN makes min/max unreliable only towards refusing
-        ok = types <= {float} or (types <= {float, int} and -(2**63) <= min(leaves) and max(leaves) < 2**64)
+        ok = types <= {float} or (types <= {float, int} and min(leaves) >= -(2**63) and max(leaves) < 2**64)
     elif dtype in _INT_RANGES:
         lo, hi = _INT_RANGES[dtype]
         ok = types <= {int} and (not leaves or (lo <= min(leaves) and max(leaves) < hi))

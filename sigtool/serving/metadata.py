@@ -42,8 +42,10 @@ def metadata_body(info: SavedModelInfo, model_name: str = DEFAULT_MODEL_NAME) ->
     from sigtool.loader import signature_defs
 
     if info.legacy:
-        raise UsageError(f"{info.source} is a legacy SessionBundle export: current TF Serving refuses it, so it has "
-                         "no metadata to give; re-export it as a SavedModel")
+        raise UsageError(
+            f"{info.source} is a legacy SessionBundle export: current TF Serving refuses it, so it has "
+            "no metadata to give; re-export it as a SavedModel"
+        )
     unparsable = loader.invalid_utf8_error(info)
     if unparsable:
         raise unparsable
@@ -70,6 +72,8 @@ def _served_index(info: SavedModelInfo) -> int:
 
     if not any(set(mg.tags) == {SERVE_TAG} for mg in info.meta_graphs):
         tag_sets = "; ".join(sorted({format_tags(mg.tag_set) for mg in info.meta_graphs})) or "(none)"
-        raise UsageError(f"no MetaGraph is tagged exactly 'serve', the tag-set TF Serving loads by default "
-                         f"(tag-sets: {tag_sets}); re-export the model with tags ['serve']")
+        raise UsageError(
+            f"no MetaGraph is tagged exactly 'serve', the tag-set TF Serving loads by default "
+            f"(tag-sets: {tag_sets}); re-export the model with tags ['serve']"
+        )
     return signature_defs.meta_graph_index(info, (SERVE_TAG,))
