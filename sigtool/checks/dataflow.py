@@ -7,6 +7,8 @@ ops are stateful, update state, call functions) are sigtool.ops's.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sigtool.model import FunctionGraph, Graph, Node
 from sigtool.ops import (
     CALL_OPS,
@@ -171,6 +173,12 @@ class Tracer:
             return called_function(node, self.graph)
         return self._functions.get(node.op)
 
+    def _called_name(self, node: Node) -> str:
+        """The function a call keyed with an output index calls (keys get an index only when it is known)."""
+        callee = self._callee(node)
+        assert isinstance(callee, FunctionGraph)
+        return callee.name
+
     def _function_nodes(self, fn: FunctionGraph) -> dict[str, Node]:
         nodes = self._fn_nodes.get(fn.name)
         if nodes is None:
@@ -191,7 +199,7 @@ class Tracer:
             fn = self._functions.get(scope)
             nodes = self._function_nodes(fn) if fn else {}
             node = nodes.get(name)
-            if node is None:
+            if fn is None or node is None:  # no fn: no nodes, so no node either
                 return [_LIVE], None
             needs = [self._fn_edge(fn, r, nodes) for r in node.inputs if not is_control(r)]
             needs += [self._control_edge(r[1:], nodes, scope) for r in node.inputs if is_control(r)]
@@ -202,7 +210,7 @@ class Tracer:
             needs = [self._main_edge(r, feeds) for r in node.inputs if not is_control(r)]
             needs += [self._control_edge(r[1:], self._nodes, "") for r in node.inputs if is_control(r)]
         if index is not None:  # a call: the callee's summary for this output first, then the call's inputs
-            needs.insert(0, (self._callee(node).name, index))
+            needs.insert(0, (self._called_name(node), index))
         return needs, node
 
     def _control_edge(self, name: str, nodes: dict[str, Node], scope: str):
@@ -221,7 +229,7 @@ class Tracer:
         memo = self._update_memo.setdefault(scope, {})
         if name in memo:
             return memo[name]
-        frames = [[name, None, False]]  # node, iterator over its inputs (None: not started), found
+        frames: list[list[Any]] = [[name, None, False]]  # node, iterator over its inputs (None: not started), found
         on_path = {name}
         while frames:
             frame = frames[-1]
@@ -302,7 +310,7 @@ class Tracer:
         if any(i >= len(inputs) for i in summary.args):
             return _LIVE
         used = [self._answer(inputs[i], memo) for i in sorted(summary.args)]
-        call = f"→ {self._callee(node).name} output {index}"
+        call = f"→ {self._called_name(node)} output {index}"
         dep = self._merge(summary.live, used, node.op, node.name, call)
         if not dep.live and not dep.unfed:
             tail = self._answer(inputs[summary.end_arg], memo) if summary.end_arg is not None else None
@@ -401,7 +409,9 @@ class Tracer:
 
 def render_path(tensor: str, path) -> str:
     """ "y:0 ← Const y" / "StatefulPartitionedCall:0 → f output 0 ← Identity ← Const" from a dependency path."""
-    head, tail, count, todo = [], [], 0, [path]
+    head: list[_Step] = []
+    tail: list[_Step] = []
+    count, todo = 0, [path]
     while todo:
         p = todo.pop()
         if isinstance(p, _Step):
