@@ -60,6 +60,13 @@ bench: $(VENV)/.test-deps
 fuzz: $(VENV)/.test-deps
 	SIGTOOL_FUZZ_EXAMPLES=20000 $(BIN)/python -m pytest tests/test_fuzz.py -q
 
+# Formatting, the declared rule set and types (all in pyproject.toml); zero findings.
+LINT_PATHS := sigtool tests tools bench testdata
+lint: $(VENV)/.test-deps
+	$(BIN)/ruff format --check $(LINT_PATHS)
+	$(BIN)/ruff check $(LINT_PATHS)
+	$(BIN)/mypy sigtool
+
 # sigtool beside TensorFlow 2.12, 2.15, 2.18 and 2.21, each in its own venv (slow; not in `make test`).
 compat:
 	$(PYTHON) tools/compat.py
