@@ -1,8 +1,10 @@
-"""User-facing errors and the exit codes sigtool documents."""
+"""User-facing errors and the exit codes sigtool documents.
 
+No click here: the CLI turns a SigtoolError into click's error in one place (sigtool/cli).
+"""
+
+import sys
 from enum import IntEnum
-
-import click
 
 
 class ExitCode(IntEnum):
@@ -14,14 +16,22 @@ class ExitCode(IntEnum):
     RUN_FAILED = 5  # TensorFlow failed to load or execute the model
 
 
-class SigtoolError(click.ClickException):
-    """An error the user can fix: click prints 'Error: <message>' and exits with exit_code."""
+class SigtoolError(Exception):
+    """An error the user can fix: shown as one 'Error: <message>' line, then exit with exit_code."""
 
-    exit_code = 1
+    exit_code: int = 1
 
     def __init__(self, message: str):
         # One line, always: a stray newline would split the Error: line.
-        super().__init__(" ".join(message.split()))
+        self.message = " ".join(message.split())
+        super().__init__(self.message)
+
+    def format_message(self) -> str:
+        return self.message
+
+    def show(self) -> None:
+        """The Error: line on stderr, for errors reported beside results (check and show of several models)."""
+        print(f"Error: {self.message}", file=sys.stderr)
 
 
 class UsageError(SigtoolError):
