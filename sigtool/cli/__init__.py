@@ -46,9 +46,8 @@ class SigtoolGroup(click.Group):
         try:
             return super().invoke(ctx)
         except SigtoolError as e:
-            error = click.ClickException(e.message)
-            error.exit_code = e.exit_code
-            raise error from None
+            failed = type("Failed", (click.ClickException,), {"exit_code": int(e.exit_code)})
+            raise failed(e.message) from None
 
 
 # "--help" first: click 8.1 (Python 3.9) names the first one in "Try ... for help."
