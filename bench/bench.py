@@ -333,6 +333,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="1 run of everything")
     parser.add_argument("--no-big", action="store_true", help="skip the ~1 GiB models")
     parser.add_argument("--no-smcli", action="store_true", help="skip saved_model_cli")
+    parser.add_argument("--only", choices=("local", "remote"),
+                        help="only the local rows, or only the S3 rows (bench/remote_cases.py; uses .bench/big_v1)")
     args = parser.parse_args()
     if args.quick:
         args.runs = args.big_runs = 1
@@ -366,25 +368,30 @@ def main() -> None:
     if args.no_big:
         notes.append("big models skipped (--no-big)")
     else:
-        models += [
-            m for m in (ensure_big_model(n, k, notes, have_tf) for n, k in (("big_v1", "v1"), ("big_tf2", "tf2"))) if m
-        ]
+        bigs = (("big_v1", "v1"), ("big_tf2", "tf2"))[: 1 if args.only == "remote" else 2]  # S3 rows: big_v1 only
+        models += [m for m in (ensure_big_model(n, k, notes, have_tf) for n, k in bigs) if m]
 
     floor = measure(["true"])[2]
     rows: list[Row] = []
-    for model in models:
+    for model in models if args.only != "remote" else []:
         warm_page_cache(model)
         for row in rows_for(model, sigtool, smcli, has_check, has_run, args, has_diff):
             bench(row)
             rows.append(row)
 
-    warmup = ensure_warmup_model(notes) if has_check else None
+    warmup = ensure_warmup_model(notes) if has_check and args.only != "remote" else None
     if warmup:
         warm_page_cache(warmup)
         row = Row(warmup, "sigtool check (100 MB warmup file)", [*sigtool, "check", str(warmup.path)], args.runs, (0, 1),
                   (1.0, None))
         bench(row)
         rows.append(row)
+
+    if args.only != "local":
+        sys.modules.setdefault("bench", sys.modules[__name__])  # remote_cases imports this module as `bench`
+        from remote_cases import remote_rows
+
+        rows += remote_rows(sigtool, next((m for m in models if m.name == "big_v1"), None), args, notes)
 
     notes += [f"{r.model.name} {r.command}: {r.failure}: {r.why}" for r in rows if r.failure]
     load = " / ".join(f"{x:.2f}" for x in os.getloadavg())
