@@ -5,6 +5,7 @@ Run from anywhere (paths are computed from this file's location):
     make bench                          # = .venv/bin/python bench/bench.py
     .venv/bin/python bench/bench.py --quick          # 1 run of everything
     .venv/bin/python bench/bench.py --runs 5 --big-runs 1 --no-big
+    .venv/bin/python bench/bench.py --only remote    # only the S3 rows (bench/remote_cases.py)
 
 Models: the two small corpus models (../shared/corpus/real/saved_model_half_plus_two{,_tf2}_cpu/00000123)
 and two ~1 GiB models built once into .bench/big_v1 and .bench/big_tf2 by bench/build_models.py, in a
@@ -26,6 +27,9 @@ Pairs, sigtool row then saved_model_cli row:
     diff MODEL MODEL            (no saved_model_cli counterpart; if `sigtool diff --help` works)
     check MODEL                 on a copy of the small TF1 model with a 100 MB warmup file (1000 records), built
                                 by sigtool's own writer into .bench/warmup_100mb (no TensorFlow, no saved_model_cli row)
+    S3 rows (bench/remote_cases.py; moto's S3 server on 127.0.0.1 behind a byte-counting proxy; skipped with a note
+    without s3fs, boto3 or moto[server]): show of big_v1 on S3 (target: transfers <= 2 MB) beside boto3
+    download_file of its saved_model.pb, and check -f json of 200 versions ('s3://registry/*') at --jobs 1 and default
 
 Targets (from the issues; MB = 10^6 bytes): sigtool show on a small model <= 0.15 s; on a 1 GB model
 <= 0.3 s and <= 100 MB peak RSS (applied to `show` and `show --all`); sigtool check on a 1 GB model
