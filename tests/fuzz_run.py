@@ -103,7 +103,7 @@ def table_text(layout) -> str:
     """A table as `emit` prints it: plain text when piped, rich on a terminal (both are rendered)."""
     from rich.console import Console
 
-    from sigtool import tables
+    from sigtool.render import tables
 
     console = Console(file=io.StringIO(), width=100, color_system="standard", highlight=False)
     console.print(tables.rich_renderable(layout))
@@ -121,7 +121,7 @@ def parse_json(text: str):
 
 def exercise(model_dir: Path) -> list[str]:
     """What show, show --all and check do with the model, through the library; returns what happened."""
-    from sigtool import tables
+    from sigtool.render import tables
 
     outcomes = []
     try:

@@ -253,7 +253,8 @@ def test_no_color_and_no_terminal_codes_when_piped():
 def test_terminal_rendering_folds_long_names_and_colours():
     from rich.console import Console
 
-    from sigtool import loader, tables
+    from sigtool import loader
+    from sigtool.render import tables
 
     info = loader.load(str(REAL / "saved_model_half_plus_two_tf2_cpu"))
     console = Console(force_terminal=True, width=50, color_system="standard", highlight=False)

@@ -11,7 +11,7 @@ import pytest
 
 from conftest import REAL, TESTDATA
 
-from sigtool import ci_formats
+from sigtool.render import ci as ci_formats
 from sigtool.commands.diff import DiffRequest, diff_models
 from sigtool.diff import KINDS, Severity, compare
 from sigtool.diff import metadata_json

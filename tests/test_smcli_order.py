@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 from conftest import TESTDATA, invoke
 
-from sigtool import loader, smcli, wire
+from sigtool import loader, wire
+from sigtool.render import smcli
 from sigtool.loader import load_order
 from sigtool.model import ConcreteFunction
 

@@ -104,7 +104,7 @@ def chosen_version(model_version: str | None, version_alias: str | None) -> str 
 def emit(output) -> None:
     """The one place that writes data to stdout: a string, or a tables.Layout."""
     if not isinstance(output, str):
-        from sigtool import tables
+        from sigtool.render import tables
 
         if sys.stdout.isatty():
             from rich.console import Console  # colours, on a terminal only

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from sigtool import loader, render
 from sigtool.errors import ExitCode, SigtoolError, UsageError
+from sigtool.render import tables
 
 
 @dataclass(frozen=True)
@@ -32,7 +33,7 @@ class CheckResult:
 def list_rules():
     from sigtool import checks
 
-    return render.rules_table(checks.RULES[r] for r in sorted(checks.RULES))
+    return tables.rules_table(checks.RULES[r] for r in sorted(checks.RULES))
 
 
 def check(request: CheckRequest) -> CheckResult:

@@ -13,9 +13,9 @@ from sigtool import loader
 from sigtool.commands import Say, parse_tag_set, silent
 from sigtool.diff import changes as diff_changes
 from sigtool.diff import engine, metadata_json
-from sigtool.diff.render import FORMATS, DiffReport, Side
 from sigtool.errors import ExitCode, UsageError
 from sigtool.model import SavedModelInfo
+from sigtool.render.diff import FORMATS, DiffReport, Side
 
 
 @dataclass(frozen=True)
@@ -26,7 +26,7 @@ class DiffRequest:
     new_version: str | None = None
     tag_set: str | None = None  # "serve,gpu" as typed; default: the MetaGraph Serving loads
     strict: bool = False  # warnings fail too
-    fmt: str = "table"  # a key of sigtool.diff.render.FORMATS
+    fmt: str = "table"  # a key of sigtool.render.diff.FORMATS
 
 
 @dataclass(frozen=True)
@@ -66,8 +66,13 @@ def diff_models(request: DiffRequest, say: Say = silent) -> DiffResult:
     if not (old_meta or new_meta):
         variables = (_variables_bytes(old), _variables_bytes(new))
     changes = engine.compare(old, new, tags, variables=variables)
-    report = DiffReport(_side(old), _side(new), engine.pick_meta_graph(old, tags).tag_set,
-                        engine.compared_signatures(old, new, tags), tuple(changes))
+    report = DiffReport(
+        _side(old),
+        _side(new),
+        engine.pick_meta_graph(old, tags).tag_set,
+        engine.compared_signatures(old, new, tags),
+        tuple(changes),
+    )
     failed = diff_changes.failed(changes, strict=request.strict)
     return DiffResult(
         output=FORMATS[request.fmt](report, request.strict),
@@ -83,8 +88,10 @@ def _paths(request: DiffRequest, say: Say) -> tuple[str, str, str | None, str | 
     versions = loader.model_versions(request.old)
     if len(versions) < 2:
         found = f"it has one version ({versions[0]})" if versions else "it is not a model base path"
-        raise UsageError(f"diff with one argument compares the two highest versions of a model base path, but "
-                         f"{found}; give OLD and NEW")
+        raise UsageError(
+            f"diff with one argument compares the two highest versions of a model base path, but "
+            f"{found}; give OLD and NEW"
+        )
     by_number = {int(v): v for v in versions}
     new_version = request.new_version if request.new_version is not None else versions[-1]
     if request.old_version is not None:

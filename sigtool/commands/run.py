@@ -9,10 +9,11 @@ import re
 import sys
 from dataclasses import dataclass
 
-from sigtool import loader, render
+from sigtool import loader
 from sigtool.commands import Say, parse_tag_set, silent
 from sigtool.errors import LoadError, RunError, UnsafeModel, UsageError
 from sigtool.model import DEFAULT_SIGNATURE, MetaGraph, SavedModelInfo, Signature
+from sigtool.render import tables
 
 _MAX_BODY = 64 * 1024 * 1024
 
@@ -154,7 +155,7 @@ def _execute(info: SavedModelInfo, mg: MetaGraph, sig: Signature, body, request:
         runner.save_npy(path, result.outputs[key])
     if request.fmt == "json":
         return result.body + "\n"
-    return render.outputs_summary(sig, result.outputs)
+    return tables.outputs_table(sig, result.outputs)
 
 
 def _with_op_hint(error: RunError, mg: MetaGraph) -> RunError:

@@ -87,7 +87,7 @@ def show_many(patterns: tuple[str, ...], request: ShowRequest, jobs: int, say: S
     """
     import json
 
-    from sigtool import tables
+    from sigtool.render import tables
 
     if request.fmt == "metadata":
         raise UsageError("-f metadata describes one model; give one MODEL")

@@ -224,7 +224,7 @@ def _json(listing) -> str:
 
 
 def _table(listing):
-    from sigtool.tables import Grid, Layout, Span
+    from sigtool.render.tables import Grid, Layout, Span
 
     out = Layout()
     count = len(listing.records)

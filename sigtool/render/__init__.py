@@ -1,7 +1,14 @@
-"""SavedModelInfo -> what `show` prints: a rich renderable or a string.
+"""Everything sigtool prints, in one package; here, the formats of show and check.
 
-One function per output format behind one interface (FORMATS); the CLI picks
-one and prints its result once.
+Each format is one function behind one interface: FORMATS (show: info, view -> output) and
+CHECK_FORMATS (check: reports, strict -> output). Output is a string, or a tables.Layout that the
+CLI prints as plain text, or through rich on a terminal. The other modules:
+
+    tables   the table format for people (Layout: plain data; rich only on a terminal)
+    smcli    saved_model_cli's show text, byte for byte
+    pyrepr   Python's repr()/str() of the values TensorFlow rebuilds (function signatures)
+    ci       GitHub workflow commands and JUnit XML, for check and diff
+    diff     diff's table, JSON, github and junit output
 """
 
 from __future__ import annotations
@@ -9,10 +16,11 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from sigtool import smcli
 from sigtool.model import SavedModelInfo
+from sigtool.render import ci, smcli, tables
 
 JSON_SCHEMA = "sigtool.show/1"
 
@@ -25,33 +33,6 @@ class ShowView:
     signature: bool = False  # --signature was given
     all: bool = False  # --all
     model_name: str = "default"  # -f metadata: the name Serving was started with (--model_name)
-
-
-# --- table (rich is imported only here, when asked for) -----------------------------------
-
-
-def show_table(info: SavedModelInfo, view: ShowView):
-    from sigtool import tables
-
-    return tables.show_table(info)
-
-
-def findings_table(reports, strict: bool):
-    from sigtool import tables
-
-    return tables.findings_table(reports)
-
-
-def outputs_summary(sig, outputs):
-    from sigtool import tables
-
-    return tables.outputs_table(sig, outputs)
-
-
-def rules_table(rules):
-    from sigtool import tables
-
-    return tables.rules_table(rules)
 
 
 # --- JSON ------------------------------------------------------------------------------
@@ -107,7 +88,12 @@ def show_metadata(info: SavedModelInfo, view: ShowView) -> str:
     return metadata_body(info, view.model_name)
 
 
-FORMATS = {"table": show_table, "json": show_json, "smcli": show_smcli, "metadata": show_metadata}
+FORMATS: dict[str, Callable[[SavedModelInfo, ShowView], object]] = {
+    "table": tables.show_table,
+    "json": show_json,
+    "smcli": show_smcli,
+    "metadata": show_metadata,
+}
 
 
 # --- check ----------------------------------------------------------------------------------
@@ -133,16 +119,9 @@ def summary_line(reports, strict: bool) -> str:
     return ", ".join(words) + models + f": {verdict}" + (" (--strict: warnings fail)" if strict else "")
 
 
-def findings_github(reports, strict: bool) -> str:
-    from sigtool.ci_formats import check_github
-
-    return check_github(reports, strict)
-
-
-def findings_junit(reports, strict: bool) -> str:
-    from sigtool.ci_formats import check_junit
-
-    return check_junit(reports, strict)
-
-
-CHECK_FORMATS = {"table": findings_table, "json": findings_json, "github": findings_github, "junit": findings_junit}
+CHECK_FORMATS: dict[str, Callable[[list, bool], object]] = {
+    "table": tables.findings_table,
+    "json": findings_json,
+    "github": ci.check_github,
+    "junit": ci.check_junit,
+}

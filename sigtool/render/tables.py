@@ -11,8 +11,8 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass, field
 
-from sigtool import smcli
 from sigtool.model import MetaGraph, SavedModelInfo, Signature, TensorSpec, format_shape
+from sigtool.render.pyrepr import py_repr
 
 _SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "dim"}
 
@@ -50,7 +50,7 @@ class Layout:
 # --- show ----------------------------------------------------------------------------
 
 
-def show_table(info: SavedModelInfo) -> Layout:
+def show_table(info: SavedModelInfo, view: object = None) -> Layout:
     out = Layout()
     for index, mg in enumerate(info.meta_graphs):
         if index:
@@ -126,9 +126,9 @@ def _functions_grid(mg: MetaGraph) -> Grid:
         if not fn.concrete_functions:
             grid.add(fn.name, Span("(not traced)", "dim"))
         for cf in fn.concrete_functions:
-            args = [smcli.py_repr(a) for a in cf.args]
+            args = [py_repr(a) for a in cf.args]
             if cf.kwargs is not None and cf.kwargs.items:
-                args += [f"{k}={smcli.py_repr(v)}" for k, v in zip(cf.kwargs.keys, cf.kwargs.items)]
+                args += [f"{k}={py_repr(v)}" for k, v in zip(cf.kwargs.keys, cf.kwargs.items)]
             grid.add(fn.name, "(" + ", ".join(args) + ")")
     return grid
 
@@ -136,7 +136,7 @@ def _functions_grid(mg: MetaGraph) -> Grid:
 # --- check and run --------------------------------------------------------------------
 
 
-def findings_table(reports) -> Layout:
+def findings_table(reports, strict: bool = False) -> Layout:
     out = Layout()
     for index, report in enumerate(reports):
         if index:

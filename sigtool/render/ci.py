@@ -77,8 +77,15 @@ def junit(name: str, suites, strict: bool) -> str:
     total = failed_total = 0
     for suite in suites:
         failures = sum(any(fails(i, strict) for i in case.items) for case in suite.cases)
-        node = ET.SubElement(root, "testsuite", name=suite.name, tests=str(len(suite.cases)),
-                             failures=str(failures), errors="0", skipped="0")
+        node = ET.SubElement(
+            root,
+            "testsuite",
+            name=suite.name,
+            tests=str(len(suite.cases)),
+            failures=str(failures),
+            errors="0",
+            skipped="0",
+        )
         total, failed_total = total + len(suite.cases), failed_total + failures
         for case in suite.cases:
             element = ET.SubElement(node, "testcase", classname=case.classname, name=case.name)
@@ -116,8 +123,11 @@ def _model_label(report) -> str:
 
 def check_github(reports, strict: bool) -> str:
     """check's findings as workflow commands: errors as ::error, warnings as ::warning (info left out)."""
-    items = [Item(i.level, f"{_model_label(r)}: {i.where}" if i.where else _model_label(r), i.code, i.message)
-             for r in reports for i in _check_items(r)]
+    items = [
+        Item(i.level, f"{_model_label(r)}: {i.where}" if i.where else _model_label(r), i.code, i.message)
+        for r in reports
+        for i in _check_items(r)
+    ]
     return github(items, "sigtool check")
 
 
@@ -131,6 +141,7 @@ def check_junit(reports, strict: bool) -> str:
             by_rule.setdefault(item.code, []).append(item)
         label = _model_label(r)
         cases = tuple(Case(label, rule, tuple(items)) for rule, items in sorted(by_rule.items())) or (
-            Case(label, "check"),)
+            Case(label, "check"),
+        )
         suites.append(Suite(label, cases))
     return junit("sigtool check", suites, strict)

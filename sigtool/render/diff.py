@@ -8,9 +8,9 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from sigtool import ci_formats
 from sigtool.diff.changes import Change, Severity
 from sigtool.model import format_tags
+from sigtool.render import ci as ci_formats
 
 JSON_SCHEMA = "sigtool.diff/1"
 _LEVEL = {Severity.BREAKING: "error", Severity.WARNING: "warning", Severity.INFO: "info"}
@@ -53,7 +53,7 @@ def _label(side: Side) -> str:
 
 
 def diff_table(report: DiffReport, strict: bool):
-    from sigtool.tables import Grid, Layout, Span
+    from sigtool.render.tables import Grid, Layout, Span
 
     out = Layout()
     out.line(Span("old  ", "dim"), _label(report.old))
@@ -70,8 +70,13 @@ def diff_table(report: DiffReport, strict: bool):
         out.line(Span(f"{tags}/{key}" if key else f"{tags} (model)", "bold"))
         grid = Grid(("change", "severity", "where", "old -> new", "message"))
         for c in changes:
-            grid.add(c.code, Span(c.severity.value, _STYLE[c.severity]), _relative(c),
-                     f"{c.old or '-'} -> {c.new or '-'}", c.message)
+            grid.add(
+                c.code,
+                Span(c.severity.value, _STYLE[c.severity]),
+                _relative(c),
+                f"{c.old or '-'} -> {c.new or '-'}",
+                c.message,
+            )
         out.grid(grid, indent=2)
     unchanged = [k for k in report.signatures if k not in groups]
     if unchanged:
@@ -90,15 +95,29 @@ def diff_json(report: DiffReport, strict: bool) -> str:
     """The documented schema sigtool.diff/1 (README), keys sorted."""
 
     def side(s: Side) -> dict:
-        return {"path": s.path, "source": s.source, "format": s.format, "version": s.version,
-                "tag_set": list(report.tag_set)}
+        return {
+            "path": s.path,
+            "source": s.source,
+            "format": s.format,
+            "version": s.version,
+            "tag_set": list(report.tag_set),
+        }
 
     plain = {
         "schema": JSON_SCHEMA,
         "old": side(report.old),
         "new": side(report.new),
-        "changes": [{"code": c.code, "severity": c.severity.value, "where": c.where, "old": c.old, "new": c.new,
-                     "message": c.message} for c in report.changes],
+        "changes": [
+            {
+                "code": c.code,
+                "severity": c.severity.value,
+                "where": c.where,
+                "old": c.old,
+                "new": c.new,
+                "message": c.message,
+            }
+            for c in report.changes
+        ],
     }
     return json.dumps(plain, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
