@@ -6,6 +6,8 @@ it on a model per kind of string field); here, the rule itself on plain data.
 
 from __future__ import annotations
 
+import json
+
 from sigtool.checks import RULES, CheckOptions, Severity, run_checks
 from sigtool.model import MetaGraph, SavedModelInfo
 
@@ -13,7 +15,11 @@ from sigtool.model import MetaGraph, SavedModelInfo
 def info(*paths: str) -> SavedModelInfo:
     mg = MetaGraph(tags=("serve",), signatures=())
     return SavedModelInfo(
-        path="m", source="m/saved_model.pb", format="saved_model_pb", schema_version=1, meta_graphs=(mg,),
+        path="m",
+        source="m/saved_model.pb",
+        format="saved_model_pb",
+        schema_version=1,
+        meta_graphs=(mg,),
         invalid_utf8=paths,
     )
 
@@ -35,3 +41,11 @@ def test_one_error_per_field_naming_it():
 
 def test_silent_when_every_string_is_utf8():
     assert fmt005(info()) == []
+
+
+def test_a_tag_that_is_not_utf8_is_fmt005_alone_not_a_missing_serve_tag_set():
+    from conftest import TESTDATA, invoke
+
+    result = invoke("check", "-f", "json", str(TESTDATA / "wild" / "loader" / "utf8" / "tag"))
+    rules = sorted({f["rule"] for m in json.loads(result.stdout)["models"] for f in m["findings"]})
+    assert "FMT005" in rules and "SERVE001" not in rules

@@ -23,6 +23,8 @@ def serve_tag_set_present(ctx):
     """
     if ctx.info.legacy or ctx.info.served_meta_graph is not None:
         return
+    if any(".meta_info_def.tags[" in path for path in ctx.info.invalid_utf8):
+        return  # a tag that is not UTF-8: FMT005 says why TF refuses the whole file; the tag-set is not the problem
     tag_sets = sorted({",".join(mg.tag_set) for mg in ctx.info.meta_graphs})
     hint = f"; start Serving with --saved_model_tags={tag_sets[0]}" if len(tag_sets) == 1 else ""
     yield "", f"no MetaGraph is tagged exactly 'serve' (tag-sets: {'; '.join(tag_sets) or 'none'}){hint}"
