@@ -26,16 +26,22 @@ class Kind:
 
 _KINDS = (
     # breaking
-    Kind("DIFF001", Severity.BREAKING,
-         "The compared tag-set (serve by default) is gone: Serving cannot load the new model as before."),
+    Kind(
+        "DIFF001",
+        Severity.BREAKING,
+        "The compared tag-set (serve by default) is gone: Serving cannot load the new model as before.",
+    ),
     Kind("DIFF002", Severity.BREAKING, "A signature was removed."),
     Kind("DIFF003", Severity.BREAKING, "serving_default was removed: requests that name no signature fail."),
     Kind("DIFF004", Severity.BREAKING, "A signature's method name changed (the Serving API that calls it)."),
     Kind("DIFF005", Severity.BREAKING, "An input was removed or renamed."),
     Kind("DIFF006", Severity.BREAKING, "A new input has no default: every old request lacks it."),
     Kind("DIFF007", Severity.BREAKING, "An input's dtype changed."),
-    Kind("DIFF008", Severity.BREAKING,
-         "An input's shape narrowed: a free dimension fixed, a fixed size or the rank changed."),
+    Kind(
+        "DIFF008",
+        Severity.BREAKING,
+        "An input's shape narrowed: a free dimension fixed, a fixed size or the rank changed.",
+    ),
     Kind("DIFF009", Severity.BREAKING, "An input's encoding changed (dense, coo_sparse, composite)."),
     Kind("DIFF010", Severity.BREAKING, "An output was removed or renamed."),
     Kind("DIFF011", Severity.BREAKING, "An output's dtype changed."),
@@ -52,8 +58,11 @@ _KINDS = (
     Kind("DIFF103", Severity.WARNING, "New ops need a newer TensorFlow (and Serving) than the old model did."),
     Kind("DIFF104", Severity.WARNING, "The new model was written by a newer TensorFlow major/minor release."),
     # info
-    Kind("DIFF201", Severity.INFO,
-         "Only a tensor name changed (REST and gRPC clients do not see it; TF1 session users do)."),
+    Kind(
+        "DIFF201",
+        Severity.INFO,
+        "Only a tensor name changed (REST and gRPC clients do not see it; TF1 session users do).",
+    ),
     Kind("DIFF202", Severity.INFO, "A signature was added."),
     Kind("DIFF203", Severity.INFO, "An output was added."),
     Kind("DIFF204", Severity.INFO, "An input's shape widened: it accepts everything it did."),
@@ -97,7 +106,10 @@ def summary_line(changes, strict: bool) -> str:
     """One line for stderr: '2 breaking, 1 warning, 3 info: FAILED'."""
     counts = {s: sum(c.severity is s for c in changes) for s in Severity}
     warnings = counts[Severity.WARNING]
-    words = [f"{counts[Severity.BREAKING]} breaking", f"{warnings} warning{'s' * (warnings != 1)}",
-             f"{counts[Severity.INFO]} info"]
+    words = [
+        f"{counts[Severity.BREAKING]} breaking",
+        f"{warnings} warning{'s' * (warnings != 1)}",
+        f"{counts[Severity.INFO]} info",
+    ]
     verdict = "FAILED" if failed(changes, strict=strict) else "PASSED"
     return ", ".join(words) + f": {verdict}" + (" (--strict: warnings fail)" if strict else "")

@@ -44,8 +44,16 @@ def compare(
     new_mg = _same_tag_set(new, old_mg.tag_set)
     if new_mg is None:
         found = "; ".join(sorted({format_tags(mg.tag_set) for mg in new.meta_graphs})) or "(none)"
-        return [change("DIFF001", label, format_tags(old_mg.tag_set), "", f"the new model has no MetaGraph tagged "
-                       f"{format_tags(old_mg.tag_set)!r} (its tag-sets: {found}); Serving cannot load it as before")]
+        return [
+            change(
+                "DIFF001",
+                label,
+                format_tags(old_mg.tag_set),
+                "",
+                f"the new model has no MetaGraph tagged "
+                f"{format_tags(old_mg.tag_set)!r} (its tag-sets: {found}); Serving cannot load it as before",
+            )
+        ]
     changes = list(_signatures(label, old_mg, new_mg))
     changes += _ops(label, old_mg, new_mg)
     changes += _tf_version(label, old_mg, new_mg)
@@ -73,10 +81,17 @@ def _signatures(label: str, old_mg: MetaGraph, new_mg: MetaGraph):
         where = f"{label}/{key}"
         old, new = old_sigs.get(key), new_sigs.get(key)
         if new is None:
-            found = _internal(where, change("DIFF003" if key == DEFAULT_SIGNATURE else "DIFF002", where, key, "",
-                                            f"signature {key} was removed" + (
-                                                ": requests that name no signature fail" if key == DEFAULT_SIGNATURE
-                                                else "")))
+            found = _internal(
+                where,
+                change(
+                    "DIFF003" if key == DEFAULT_SIGNATURE else "DIFF002",
+                    where,
+                    key,
+                    "",
+                    f"signature {key} was removed"
+                    + (": requests that name no signature fail" if key == DEFAULT_SIGNATURE else ""),
+                ),
+            )
             yield found
         elif old is None:
             yield _internal(where, change("DIFF202", where, "", key, f"signature {key} was added"))
@@ -94,9 +109,14 @@ def _internal(where: str, c: Change) -> Change:
 
 def _signature(where: str, old_mg: MetaGraph, new_mg: MetaGraph, old: Signature, new: Signature):
     if old.method_name != new.method_name:
-        yield change("DIFF004", where, old.method_name, new.method_name,
-                     f"method name changed from {old.method_name or '(none)'} to {new.method_name or '(none)'}: "
-                     "clients of the old Serving API fail")
+        yield change(
+            "DIFF004",
+            where,
+            old.method_name,
+            new.method_name,
+            f"method name changed from {old.method_name or '(none)'} to {new.method_name or '(none)'}: "
+            "clients of the old Serving API fail",
+        )
     yield from _tensors(where, "inputs", old.inputs, new.inputs, new.defaults)
     yield from _tensors(where, "outputs", old.outputs, new.outputs)
     api = _API.get(old.method_name)
@@ -105,8 +125,9 @@ def _signature(where: str, old_mg: MetaGraph, new_mg: MetaGraph, old: Signature,
         if problem(old, False) is None:
             now = problem(new, False)
             if now is not None:
-                yield change("DIFF013", where, f"passes {name}", f"fails {name}",
-                             f"Serving's {name} API would fail: {now}")
+                yield change(
+                    "DIFF013", where, f"passes {name}", f"fails {name}", f"Serving's {name} API would fail: {now}"
+                )
     for t in old.inputs:
         other = new.input(t.key)
         if other is not None and t.dtype == other.dtype == "DT_STRING":
@@ -119,32 +140,52 @@ _CODES = {  # io -> (removed, added, dtype, encoding)
 }
 
 
-def _tensors(where: str, io: str, old: tuple[TensorSpec, ...], new: tuple[TensorSpec, ...],
-             defaults: tuple[str, ...] = ()):
+def _tensors(
+    where: str, io: str, old: tuple[TensorSpec, ...], new: tuple[TensorSpec, ...], defaults: tuple[str, ...] = ()
+):
     removed_code, added_code, dtype_code, encoding_code = _CODES[io]
     noun = io[:-1]
     olds, news = {t.key: t for t in old}, {t.key: t for t in new}
     removed, added = sorted(olds.keys() - news.keys()), sorted(news.keys() - olds.keys())
     for key in removed:
         hint = f" (renamed to {added[0]!r}?)" if len(removed) == len(added) == 1 else ""
-        yield change(removed_code, f"{where}/{io}/{key}", key, "", f"{noun} {key!r} was removed{hint}"
-                     + (": old requests send it and fail" if io == "inputs" else ": old clients read it"))
+        yield change(
+            removed_code,
+            f"{where}/{io}/{key}",
+            key,
+            "",
+            f"{noun} {key!r} was removed{hint}"
+            + (": old requests send it and fail" if io == "inputs" else ": old clients read it"),
+        )
     for key in added:
         t = news[key]
         text = f"{t.dtype} {format_shape(t.shape)}"
         if io == "inputs" and key in defaults:
-            yield change("DIFF210", f"{where}/{io}/{key}", "", text,
-                         f"new input {key!r} ({text}) has a default: old requests still work")
+            yield change(
+                "DIFF210",
+                f"{where}/{io}/{key}",
+                "",
+                text,
+                f"new input {key!r} ({text}) has a default: old requests still work",
+            )
             continue
-        message = (f"new input {key!r} ({text}) has no default: old requests lack it" if io == "inputs"
-                   else f"output {key!r} ({text}) was added")
+        message = (
+            f"new input {key!r} ({text}) has no default: old requests lack it"
+            if io == "inputs"
+            else f"output {key!r} ({text}) was added"
+        )
         yield change(added_code, f"{where}/{io}/{key}", "", text, message)
     for key in sorted(olds.keys() & news.keys()):
         a, b = olds[key], news[key]
         at = f"{where}/{io}/{key}"
         if a.encoding != b.encoding or _composite(a) != _composite(b):
-            yield change(encoding_code, at, _encoding(a), _encoding(b),
-                         f"{noun} {key!r} changed encoding from {_encoding(a)} to {_encoding(b)}")
+            yield change(
+                encoding_code,
+                at,
+                _encoding(a),
+                _encoding(b),
+                f"{noun} {key!r} changed encoding from {_encoding(a)} to {_encoding(b)}",
+            )
             continue
         if a.dtype != b.dtype:
             yield change(dtype_code, at, a.dtype, b.dtype, f"{noun} {key!r} changed dtype from {a.dtype} to {b.dtype}")
@@ -153,8 +194,13 @@ def _tensors(where: str, io: str, old: tuple[TensorSpec, ...], new: tuple[Tensor
             code, message = shape
             yield change(code, at, format_shape(_shape(a)), format_shape(_shape(b)), message)
         if _names(a) != _names(b):
-            yield change("DIFF201", at, _names(a), _names(b),
-                         f"{noun} {key!r} now names tensor {_names(b)} instead of {_names(a)}")
+            yield change(
+                "DIFF201",
+                at,
+                _names(a),
+                _names(b),
+                f"{noun} {key!r} now names tensor {_names(b)} instead of {_names(a)}",
+            )
 
 
 def _encoding(t: TensorSpec) -> str:
@@ -214,8 +260,11 @@ def _shape_change(io: str, key: str, a: TensorSpec, b: TensorSpec) -> tuple[str,
     if io == "inputs":
         if how == "wider":
             return "DIFF204", f"input {key!r} accepts more shapes: {shapes}"
-        what = "rank changed" if how == "changed" and _rank_changed(old, new) else (
-            "a fixed size changed" if how == "changed" else "narrowed")
+        what = (
+            "rank changed"
+            if how == "changed" and _rank_changed(old, new)
+            else ("a fixed size changed" if how == "changed" else "narrowed")
+        )
         return "DIFF008", f"input {key!r} shape {what}: {shapes}; old requests may not fit"
     if how == "wider":
         return "DIFF101", f"output {key!r} shape widened: {shapes}; clients relying on the fixed size may break"
@@ -237,7 +286,7 @@ def _ops(label: str, old_mg: MetaGraph, new_mg: MetaGraph):
     added = sorted(set(new_mg.ops) - set(old_mg.ops))
     if not added:
         return []
-    from sigtool.checks.ops import OpDataError, op_data  # the op data: read only when there are new ops
+    from sigtool.checks.op_support import OpDataError, op_data  # the op data: read only when there are new ops
 
     try:
         data = op_data()
@@ -254,9 +303,16 @@ def _ops(label: str, old_mg: MetaGraph, new_mg: MetaGraph):
         at = first(op)
         if at is not None and at > old_need:
             old_text, new_text = f"TF >= {data.releases[old_need]}", f"TF >= {data.releases[at]}"
-            found.append(change("DIFF103", label, old_text, new_text,
-                                f"new op {op} first appears in TensorFlow {data.releases[at]}; the old model's ops "
-                                f"run on TensorFlow {data.releases[old_need]}: older Serving refuses the new model"))
+            found.append(
+                change(
+                    "DIFF103",
+                    label,
+                    old_text,
+                    new_text,
+                    f"new op {op} first appears in TensorFlow {data.releases[at]}; the old model's ops "
+                    f"run on TensorFlow {data.releases[old_need]}: older Serving refuses the new model",
+                )
+            )
     return found
 
 
@@ -273,16 +329,31 @@ def _tf_version(label: str, old_mg: MetaGraph, new_mg: MetaGraph):
         return []
     old_mm, new_mm = _major_minor(a), _major_minor(b)
     if old_mm is not None and new_mm is not None and new_mm > old_mm:
-        return [change("DIFF104", label, a, b, f"written by TensorFlow {b}, the old model by {a}: a Serving "
-                       f"older than {new_mm[0]}.{new_mm[1]} may refuse it")]
+        return [
+            change(
+                "DIFF104",
+                label,
+                a,
+                b,
+                f"written by TensorFlow {b}, the old model by {a}: a Serving "
+                f"older than {new_mm[0]}.{new_mm[1]} may refuse it",
+            )
+        ]
     return [change("DIFF206", label, a, b, f"written by TensorFlow {b}, the old model by {a}")]
 
 
 def _variables(label: str, old: int | None, new: int | None):
     if old is None or new is None or old == new:
         return []
-    return [change("DIFF207", label, f"{old:,} bytes", f"{new:,} bytes", f"variables/ holds {new:,} bytes, "
-                   f"{'more' if new > old else 'less'} than the old model's {old:,}")]
+    return [
+        change(
+            "DIFF207",
+            label,
+            f"{old:,} bytes",
+            f"{new:,} bytes",
+            f"variables/ holds {new:,} bytes, {'more' if new > old else 'less'} than the old model's {old:,}",
+        )
+    ]
 
 
 def compared_signatures(

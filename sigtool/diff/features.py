@@ -20,6 +20,7 @@ def compare_features(where: str, old_mg: MetaGraph, old_t: TensorSpec, new_mg: M
     if old_mg.graph is None or new_mg.graph is None:
         return  # a metadata response has no graph: the command says the features were not compared
     from sigtool.sample import example_spec  # only when both graphs were read
+
     old_spec, new_spec = example_spec(old_mg, old_t), example_spec(new_mg, new_t)
     if old_spec is None and new_spec is None:
         return
@@ -29,15 +30,31 @@ def compare_features(where: str, old_mg: MetaGraph, old_t: TensorSpec, new_mg: M
         at = f"{where}/features/{key}"
         a, b = old_features.get(key), new_features.get(key)
         if b is None:
-            yield change("DIFF017", at, describe(a), "", f"tf.Example feature {key!r} is no longer parsed: "
-                         "old clients may still send it and rely on it")
+            yield change(
+                "DIFF017",
+                at,
+                describe(a),
+                "",
+                f"tf.Example feature {key!r} is no longer parsed: old clients may still send it and rely on it",
+            )
         elif a is None:
             if b.kind == "dense" and b.required:
-                yield change("DIFF014", at, "", describe(b), f"new tf.Example feature {key!r} is required (no "
-                             "default): examples from old clients lack it and fail to parse")
+                yield change(
+                    "DIFF014",
+                    at,
+                    "",
+                    describe(b),
+                    f"new tf.Example feature {key!r} is required (no "
+                    "default): examples from old clients lack it and fail to parse",
+                )
             else:
-                why = ("its default is not a constant sigtool can read" if b.kind == "dense" and b.required is None
-                       else "with a default" if b.kind == "dense" else f"{b.kind}: may be absent")
+                why = (
+                    "its default is not a constant sigtool can read"
+                    if b.kind == "dense" and b.required is None
+                    else "with a default"
+                    if b.kind == "dense"
+                    else f"{b.kind}: may be absent"
+                )
                 yield change("DIFF208", at, "", describe(b), f"new tf.Example feature {key!r} ({why})")
         else:
             yield from _feature(at, key, a, b)
@@ -45,15 +62,26 @@ def compare_features(where: str, old_mg: MetaGraph, old_t: TensorSpec, new_mg: M
 
 def _feature(at: str, key: str, a: FeatureSpec, b: FeatureSpec):
     if a.kind != b.kind or (a.kind == "dense" and a.shape != b.shape):
-        yield change("DIFF016", at, describe(a), describe(b),
-                     f"tf.Example feature {key!r} changed from {describe(a)} to {describe(b)}")
+        yield change(
+            "DIFF016",
+            at,
+            describe(a),
+            describe(b),
+            f"tf.Example feature {key!r} changed from {describe(a)} to {describe(b)}",
+        )
     if a.dtype != b.dtype:
-        yield change("DIFF015", at, a.dtype, b.dtype,
-                     f"tf.Example feature {key!r} changed dtype from {a.dtype} to {b.dtype}")
+        yield change(
+            "DIFF015", at, a.dtype, b.dtype, f"tf.Example feature {key!r} changed dtype from {a.dtype} to {b.dtype}"
+        )
     if a.kind == b.kind == "dense":
         if a.required is False and b.required:
-            yield change("DIFF018", at, "default", "required", f"tf.Example feature {key!r} lost its default: "
-                         "examples without it now fail to parse")
+            yield change(
+                "DIFF018",
+                at,
+                "default",
+                "required",
+                f"tf.Example feature {key!r} lost its default: examples without it now fail to parse",
+            )
         elif a.required and b.required is False:
             yield change("DIFF208", at, "required", "default", f"tf.Example feature {key!r} gained a default")
 

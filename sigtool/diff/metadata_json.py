@@ -15,8 +15,16 @@ from pathlib import Path
 
 from sigtool.errors import LoadError
 from sigtool.loader.dtypes import dtype_name, type_spec_class_name
-from sigtool.model import SERVE_TAG, CompositeSpec, MetaGraph, SavedModelInfo, Signature, SparseNames, TensorSpec
-from sigtool.model import signature_order
+from sigtool.model import (
+    SERVE_TAG,
+    CompositeSpec,
+    MetaGraph,
+    SavedModelInfo,
+    Signature,
+    SparseNames,
+    TensorSpec,
+    signature_order,
+)
 
 FORMAT = "metadata_json"
 _MAX_BYTES = 256 * 1024 * 1024
@@ -56,12 +64,14 @@ def read(path: str, tags: tuple[str, ...] | None = None) -> SavedModelInfo:
 def parse(body, path: str, tags: tuple[str, ...] | None = None) -> SavedModelInfo:
     """A decoded response body as a SavedModelInfo; LoadError naming the part that is not what Serving writes."""
     if not isinstance(body, dict) or not ({"metadata", "model_spec"} & body.keys()):
-        raise LoadError(f"{path}: not a GetModelMetadata response (expected a JSON object with \"model_spec\" "
-                        "and \"metadata\", as GET /v1/models/NAME/metadata returns)")
+        raise LoadError(
+            f'{path}: not a GetModelMetadata response (expected a JSON object with "model_spec" '
+            'and "metadata", as GET /v1/models/NAME/metadata returns)'
+        )
     spec = _object(body.get("model_spec", {}), path, "model_spec")
     metadata = _object(body.get("metadata"), path, "metadata")
     if "signature_def" not in metadata:
-        raise LoadError(f"{path}: metadata has no \"signature_def\" (the only metadata field Serving returns)")
+        raise LoadError(f'{path}: metadata has no "signature_def" (the only metadata field Serving returns)')
     outer = _object(metadata["signature_def"], path, "metadata.signature_def")
     sig_map = outer.get("signature_def", outer.get("signatureDef", {}))  # SignatureDefMap.signature_def
     sig_map = _object(sig_map, path, "metadata.signature_def.signature_def")
@@ -104,8 +114,9 @@ def _signature(key: str, value, path: str, where: str) -> Signature:
     io = {}
     for part in ("inputs", "outputs"):
         tensors = _object(value.get(part, {}), path, f"{where}.{part}")
-        io[part] = tuple(sorted((_tensor(k, v, path, f"{where}.{part}.{k}") for k, v in tensors.items()),
-                                key=lambda t: t.key))
+        io[part] = tuple(
+            sorted((_tensor(k, v, path, f"{where}.{part}.{k}") for k, v in tensors.items()), key=lambda t: t.key)
+        )
     defaults = _object(value.get("defaults", {}), path, f"{where}.defaults")
     return Signature(key, method, io["inputs"], io["outputs"], defaults=tuple(sorted(defaults)))
 
@@ -143,8 +154,13 @@ def _tensor(key: str, value, path: str, where: str) -> TensorSpec:
     if raw_shape is not None:
         names = tuple(str(d.get("name", "")) for d in raw_shape.get("dim", []) if isinstance(d, dict))
         dim_names = names if any(names) else ()
-    common = {"key": key, "dtype": dtype, "shape": shape, "shape_present": raw_shape is not None,
-              "dim_names": dim_names}
+    common = {
+        "key": key,
+        "dtype": dtype,
+        "shape": shape,
+        "shape_present": raw_shape is not None,
+        "dim_names": dim_names,
+    }
     sparse = _field(value, "coo_sparse")
     composite = _field(value, "composite_tensor")
     if sparse is not None:
@@ -158,8 +174,10 @@ def _tensor(key: str, value, path: str, where: str) -> TensorSpec:
         spec_class = _field(spec, "type_spec_class", "UNKNOWN")
         if isinstance(spec_class, int):
             spec_class = type_spec_class_name(spec_class)
-        components = tuple(_tensor(str(i), c, path, f"{where}.composite_tensor.components[{i}]")
-                           for i, c in enumerate(composite.get("components", [])))
+        components = tuple(
+            _tensor(str(i), c, path, f"{where}.composite_tensor.components[{i}]")
+            for i, c in enumerate(composite.get("components", []))
+        )
         flat = int(_field(spec, "num_flat_components", 0) or 0)
         comp = CompositeSpec(str(spec_class), str(_field(spec, "type_spec_class_name", "")), flat, components)
         return TensorSpec(encoding="composite_tensor", composite=comp, **common)

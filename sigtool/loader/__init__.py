@@ -1,16 +1,16 @@
 """From what the user typed to a SavedModelInfo: the only package that decodes protobuf.
 
-    paths    what the user typed -> the one file to read
-    read     files -> MetaGraphs, decoding only what a command needs (the fast path)
-    decode   the MetaGraphDef parts show needs, straight from the wire (no protobuf import)
-    graph    nodes and function library, for check (protobuf for small nodes)
-    files    variables/, assets/, warmup requests beside the model, for check
-    legacy   SessionBundle exports (export.meta) and their signature conversion
-    utf8     string fields that are not UTF-8 (TF refuses the file): noted with their paths
-    load_order  the order tf.saved_model.load creates functions in (saved_model_cli's listing)
-    remote   s3://, gs://, http(s):// models through fsspec (imported only for a URL); source: ranged reads
-    many     glob patterns over models, local or remote, and a bounded pool to read many at once
-    fetch    a remote model downloaded to a temporary directory, for run
+paths    what the user typed -> the one file to read
+read     files -> MetaGraphs, decoding only what a command needs (the fast path)
+decode   the MetaGraphDef parts show needs, straight from the wire (no protobuf import)
+graph    nodes and function library, for check (protobuf for small nodes)
+files    variables/, assets/, warmup requests beside the model, for check
+legacy   SessionBundle exports (export.meta) and their signature conversion
+utf8     string fields that are not UTF-8 (TF refuses the file): noted with their paths
+load_order  the order tf.saved_model.load creates functions in (saved_model_cli's listing)
+remote   s3://, gs://, http(s):// models through fsspec (imported only for a URL); source: ranged reads
+many     glob patterns over models, local or remote, and a bounded pool to read many at once
+fetch    a remote model downloaded to a temporary directory, for run
 """
 
 from __future__ import annotations
@@ -21,8 +21,16 @@ from sigtool.loader.paths import is_url, locate, model_versions
 from sigtool.model import MetaGraph, SavedModelInfo
 
 __all__ = [
-    "DEFAULT_JOBS", "download_model", "expand_models", "invalid_utf8_error", "is_url", "load", "local_copy",
-    "locate", "model_versions", "run_all",
+    "DEFAULT_JOBS",
+    "download_model",
+    "expand_models",
+    "invalid_utf8_error",
+    "is_url",
+    "load",
+    "local_copy",
+    "locate",
+    "model_versions",
+    "run_all",
 ]
 
 DEFAULT_JOBS = 16  # concurrent model reads for several MODELs (--jobs)
@@ -99,7 +107,7 @@ def invalid_utf8_error(info: SavedModelInfo) -> LoadError | None:
 
 def _relative(path: str, fmt: str) -> str:
     """A legacy export.meta is one MetaGraphDef: its paths start there."""
-    return path[len("meta_graphs[0]."):] if fmt == "session_bundle" and path.startswith("meta_graphs[0].") else path
+    return path[len("meta_graphs[0].") :] if fmt == "session_bundle" and path.startswith("meta_graphs[0].") else path
 
 
 def _files(located):

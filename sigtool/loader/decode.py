@@ -129,7 +129,10 @@ def meta_graph(buf, start: int, end: int, path: str = "meta_graphs[0]") -> MetaG
     parts.collection_keys = tuple(sorted(_map_entries(buf, collections, 2, f"{path}.collection_def")))
     parts.signatures = tuple(
         sorted(
-            (_signature(buf, key, ranges, where) for key, (ranges, where) in _map_entries(buf, signatures, 2, f"{path}.signature_def").items()),
+            (
+                _signature(buf, key, ranges, where)
+                for key, (ranges, where) in _map_entries(buf, signatures, 2, f"{path}.signature_def").items()
+            ),
             key=lambda s: signature_order(s.key),
         )
     )
@@ -185,8 +188,13 @@ def _signature(buf, key: str, ranges: Ranges, path: str) -> Signature:
         return tuple(tensor_info(buf, k, found[k][0], depth + 2, found[k][1]) for k in sorted(found))
 
     with_default = tuple(sorted(_map_entries(buf, defaults, depth + 1, f"{path}.defaults")))
-    return Signature(key=key, method_name=method, inputs=specs(inputs, "inputs"), outputs=specs(outputs, "outputs"),
-                     defaults=with_default)
+    return Signature(
+        key=key,
+        method_name=method,
+        inputs=specs(inputs, "inputs"),
+        outputs=specs(outputs, "outputs"),
+        defaults=with_default,
+    )
 
 
 _ENCODINGS = {number: name for name, number in vars(pb.TensorInfo).items() if number in pb.TensorInfo.ENCODING}
@@ -266,7 +274,9 @@ def _composite(buf, ranges: Ranges, depth: int, path: str) -> CompositeSpec:
             type_spec.append((f.value_start, f.end))
         elif f.number == pb.CompositeTensor.components and _len(f):
             index = len(components)
-            components.append(tensor_info(buf, str(index), [(f.value_start, f.end)], depth + 1, f"{path}.components[{index}]"))
+            components.append(
+                tensor_info(buf, str(index), [(f.value_start, f.end)], depth + 1, f"{path}.components[{index}]")
+            )
     spec_class, class_name, flat = 0, "", 0
     for f in _fields(buf, type_spec, depth + 1) if type_spec else ():
         if f.number == pb.TypeSpecProto.type_spec_class and f.wire_type == wire.VARINT:
@@ -314,7 +324,9 @@ def functions(buf, ranges: Ranges, path: str = "meta_graphs[0].object_graph_def"
                 per_node[node_id] = None
             else:
                 signatures = tuple(
-                    _concrete(buf, n, *concrete[n], depth + 2, ranks.get(n, -1)) for n in sorted(set(names)) if n in concrete
+                    _concrete(buf, n, *concrete[n], depth + 2, ranks.get(n, -1))
+                    for n in sorted(set(names))
+                    if n in concrete
                 )
                 per_node[node_id] = signatures, sum(_values(cf.args) + _values((cf.kwargs,)) for cf in signatures)
         if per_node[node_id] is None:
@@ -372,7 +384,9 @@ def _function_names(buf, node: wire.Field, depth: int, path: str) -> list[str] |
     if kind == pb.SavedObject.bare_concrete_function:
         where = f"{path}.bare_concrete_function.concrete_function_name"
         name_field = pb.SavedBareConcreteFunction.concrete_function_name
-        names = [_text(buf, f, where) for f in _fields(buf, kind_ranges, depth + 1) if f.number == name_field and _len(f)]
+        names = [
+            _text(buf, f, where) for f in _fields(buf, kind_ranges, depth + 1) if f.number == name_field and _len(f)
+        ]
         return names[-1:]
     return None
 
@@ -393,8 +407,12 @@ def _concrete(buf, name: str, ranges: Ranges, path: str, depth: int, rank: int =
 
 SV = pb.StructuredValue
 _CONTAINERS = {SV.list_value: "list", SV.tuple_value: "tuple"}
-_STRUCT_WIRE_TYPES = {SV.float64_value: wire.I64, SV.int64_value: wire.VARINT, SV.bool_value: wire.VARINT,
-                      SV.tensor_dtype_value: wire.VARINT}  # the others are messages/strings
+_STRUCT_WIRE_TYPES = {
+    SV.float64_value: wire.I64,
+    SV.int64_value: wire.VARINT,
+    SV.bool_value: wire.VARINT,
+    SV.tensor_dtype_value: wire.VARINT,
+}  # the others are messages/strings
 _STRUCT_FIELDS = {number: name for name, number in vars(SV).items() if not name.startswith("_") and name.islower()}
 
 
@@ -426,7 +444,9 @@ def struct_value(buf, ranges: Ranges, depth: int, path: str = "") -> StructValue
         return StructValue("bool", scalar=bool(last.varint))
     if kind in _CONTAINERS:
         values = [f for f in _fields(buf, sub, depth + 1) if f.number == pb.ListValue.values and _len(f)]
-        items = [struct_value(buf, [(f.value_start, f.end)], depth + 2, f"{here}.values[{i}]") for i, f in enumerate(values)]
+        items = [
+            struct_value(buf, [(f.value_start, f.end)], depth + 2, f"{here}.values[{i}]") for i, f in enumerate(values)
+        ]
         return StructValue(_CONTAINERS[kind], items=tuple(items))
     if kind == SV.dict_value:
         entries = [f for f in _fields(buf, sub, depth + 1) if f.number == pb.DictValue.fields and _len(f)]

@@ -57,10 +57,12 @@ def download_model(url: str, dest: str, *, progress: bool = False) -> dict[str, 
     bar = _Progress(url, total) if progress else None
     try:
         with ThreadPoolExecutor(max_workers=_JOBS) as pool:
-            for rel, size in sorted(files.items()):
+            for rel in sorted(files):
                 os.makedirs(os.path.dirname(os.path.join(dest, rel)) or dest, exist_ok=True)
-            futures = [pool.submit(_copy, fs, fs.root / rel, os.path.join(dest, rel), size, bar)
-                       for rel, size in sorted(files.items())]
+            futures = [
+                pool.submit(_copy, fs, fs.root / rel, os.path.join(dest, rel), size, bar)
+                for rel, size in sorted(files.items())
+            ]
             for f in futures:
                 f.result()
     finally:
@@ -90,8 +92,14 @@ class _Progress:
         from rich.console import Console
         from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
 
-        self._progress = Progress("[progress.description]{task.description}", BarColumn(), DownloadColumn(),
-                                  TransferSpeedColumn(), console=Console(stderr=True), transient=True)
+        self._progress = Progress(
+            "[progress.description]{task.description}",
+            BarColumn(),
+            DownloadColumn(),
+            TransferSpeedColumn(),
+            console=Console(stderr=True),
+            transient=True,
+        )
         self._task = self._progress.add_task(f"downloading {url}", total=total)
         self._progress.start()
 

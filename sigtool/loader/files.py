@@ -46,7 +46,7 @@ def _remote(located: Located) -> ModelFiles:
     found = sorted(fs.find(root))
 
     def under(prefix: str) -> tuple[str, ...]:
-        return tuple(name[len(prefix) + 1:] for name in found if name.startswith(prefix + "/"))[:MAX_LISTED]
+        return tuple(name[len(prefix) + 1 :] for name in found if name.startswith(prefix + "/"))[:MAX_LISTED]
 
     warmup = root / "assets.extra" / "tf_serving_warmup_requests"
     return ModelFiles(
@@ -136,4 +136,3 @@ def _record(index: int, log) -> WarmupRecord:
     signature = request.model_spec.signature_name
     keys = tuple(sorted(request.inputs)) if kind in ("predict_log", "predict_streamed_log") else ()
     return WarmupRecord(index, kind, signature, keys)
-

@@ -75,13 +75,26 @@ def attr(value) -> Attr:
         return Attr("list_", ())
     if kind == "tensor":
         t = value.tensor
-        return Attr("tensor", _small_tensor_values(t), dtype=dtype_name(t.dtype), size=len(t.tensor_content) or t.ByteSize())
+        return Attr(
+            "tensor", _small_tensor_values(t), dtype=dtype_name(t.dtype), size=len(t.tensor_content) or t.ByteSize()
+        )
     return Attr(_KINDS[kind], _scalar(kind, getattr(value, kind)))
 
 
 _SMALL_TENSOR = 4096
-_CONTENT_FORMATS = {"DT_FLOAT": "f", "DT_DOUBLE": "d", "DT_INT32": "i", "DT_INT64": "q", "DT_INT16": "h", "DT_INT8": "b",
-                    "DT_UINT8": "B", "DT_UINT16": "H", "DT_UINT32": "I", "DT_UINT64": "Q", "DT_BOOL": "?"}
+_CONTENT_FORMATS = {
+    "DT_FLOAT": "f",
+    "DT_DOUBLE": "d",
+    "DT_INT32": "i",
+    "DT_INT64": "q",
+    "DT_INT16": "h",
+    "DT_INT8": "b",
+    "DT_UINT8": "B",
+    "DT_UINT16": "H",
+    "DT_UINT32": "I",
+    "DT_UINT64": "Q",
+    "DT_BOOL": "?",
+}
 
 
 def _small_tensor_values(t) -> tuple | None:
@@ -105,8 +118,17 @@ def _small_tensor_values(t) -> tuple | None:
     return ()
 
 
-_KINDS = {"s": "str", "i": "int", "f": "float", "b": "bool", "type": "type", "shape": "shape",
-          "tensor": "tensor", "func": "func", "placeholder": "placeholder"}
+_KINDS = {
+    "s": "str",
+    "i": "int",
+    "f": "float",
+    "b": "bool",
+    "type": "type",
+    "shape": "shape",
+    "tensor": "tensor",
+    "func": "func",
+    "placeholder": "placeholder",
+}
 
 
 def _scalar(field: str, v):

@@ -15,13 +15,22 @@ from dataclasses import replace
 
 from google.protobuf import message as pb_message
 
+from sigtool import wire
 from sigtool._proto import graph_pb2, manifest_pb2, meta_graph_pb2
 from sigtool.errors import LoadError
-from sigtool import wire
 from sigtool.loader import utf8
 from sigtool.loader.dtypes import dtype_name
 from sigtool.loader.read import PROTOBUF_LIMIT, mapped, read_bytes
-from sigtool.model import CLASSIFY, DEFAULT_SIGNATURE, PREDICT, REGRESS, MetaGraph, Signature, TensorSpec, signature_order
+from sigtool.model import (
+    CLASSIFY,
+    DEFAULT_SIGNATURE,
+    PREDICT,
+    REGRESS,
+    MetaGraph,
+    Signature,
+    TensorSpec,
+    signature_order,
+)
 
 FROM_NAMED = "serving_default_from_named"
 

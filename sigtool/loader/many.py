@@ -93,7 +93,9 @@ def _remote_holds_model(url: str) -> bool:
     return any(n in (PB, PBTXT, EXPORT_META) for n in names) or any(re.fullmatch(r"\d+", n) for n in names)
 
 
-def run_all(fn: Callable[[T], R], items: Sequence[T], jobs: int = DEFAULT_JOBS) -> list[tuple[T, R | None, Exception | None]]:
+def run_all(
+    fn: Callable[[T], R], items: Sequence[T], jobs: int = DEFAULT_JOBS
+) -> list[tuple[T, R | None, Exception | None]]:
     """fn over items with at most `jobs` running at once; (item, result, error) in the items' order.
 
     Errors (any Exception) are returned, not raised, so one unreadable model

@@ -68,7 +68,9 @@ def locate(path: str, version: str | None = None) -> Located:
         raise LoadError(f"{path}: no such file or directory" if fs is LOCAL else f"{path}: no such object or prefix")
     if not fs.isdir(p):
         if version is not None:
-            raise UsageError(f"--version needs a model base path (a directory of numbered versions), not the file {path}")
+            raise UsageError(
+                f"--version needs a model base path (a directory of numbered versions), not the file {path}"
+            )
         return _with_fs(_locate_file(p, path), fs)
     found = _locate_in_dir(fs, p, path)
     if found is not None:
@@ -84,8 +86,9 @@ def locate(path: str, version: str | None = None) -> Located:
 def _with_fs(located: Located, fs) -> Located:
     if fs is LOCAL:
         return located
-    return Located(located.file, located.display, located.format, located.version, located.other_versions,
-                   located.notes, fs)
+    return Located(
+        located.file, located.display, located.format, located.version, located.other_versions, located.notes, fs
+    )
 
 
 def _locate_file(p: PurePath, path: str) -> Located:
@@ -119,7 +122,9 @@ def _saved_model_part(p: PurePath, path: str) -> str | None:
     else:
         return None
     levels = 2 if in_variables else 1
-    model_dir = os.path.dirname(path.rstrip(os.sep)) if levels == 1 else os.path.dirname(os.path.dirname(path.rstrip(os.sep)))
+    model_dir = (
+        os.path.dirname(path.rstrip(os.sep)) if levels == 1 else os.path.dirname(os.path.dirname(path.rstrip(os.sep)))
+    )
     return f"{path} is {what}, not the model; pass the SavedModel directory instead: {model_dir or '.'}"
 
 
@@ -187,9 +192,7 @@ def _locate_version(fs, p: PurePath, path: str, versions: dict[int, str], wanted
     note = f"{path} is a model base path: using version {chosen} ({how})"
     if others:
         note += f"; other versions: {', '.join(others)}"
-    return Located(
-        found.file, found.display, found.format, chosen, others, (note,) + found.notes
-    )
+    return Located(found.file, found.display, found.format, chosen, others, (note,) + found.notes)
 
 
 def _why_not_a_model(fs, p: PurePath) -> str:
@@ -249,5 +252,3 @@ def _cpb_message(path: str) -> str:
         "for it exists (TensorFlow 2.21's own readers ignore it); re-export the model without "
         "experimental_image_format to get a saved_model.pb"
     )
-
-

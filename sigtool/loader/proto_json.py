@@ -25,8 +25,15 @@ _WRAPPERS = frozenset(
     f"google.protobuf.{name}Value"
     for name in ("Double", "Float", "Int64", "UInt64", "Int32", "UInt32", "Bool", "String", "Bytes")
 )
-_INT64 = frozenset({FieldDescriptor.TYPE_INT64, FieldDescriptor.TYPE_UINT64, FieldDescriptor.TYPE_SINT64,
-                    FieldDescriptor.TYPE_FIXED64, FieldDescriptor.TYPE_SFIXED64})
+_INT64 = frozenset(
+    {
+        FieldDescriptor.TYPE_INT64,
+        FieldDescriptor.TYPE_UINT64,
+        FieldDescriptor.TYPE_SINT64,
+        FieldDescriptor.TYPE_FIXED64,
+        FieldDescriptor.TYPE_SFIXED64,
+    }
+)
 
 
 def to_json(message) -> str:
@@ -152,9 +159,24 @@ def _write(value, level: int, out: list[str]) -> None:
 _SHORT = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
 # Code points protobuf's C++ JSON writer writes as \uXXXX besides the C0 controls: < and > (for HTML),
 # DEL, the C1 controls, and format characters that are invisible.
-_ESCAPED_RANGES = ((0x3C, 0x3C), (0x3E, 0x3E), (0x7F, 0x9F), (0xAD, 0xAD), (0x600, 0x603), (0x6DD, 0x6DD),
-                   (0x70F, 0x70F), (0x17B4, 0x17B5), (0x200B, 0x200F), (0x2028, 0x202E), (0x2060, 0x2064),
-                   (0x206A, 0x206F), (0xFEFF, 0xFEFF), (0xFFF9, 0xFFFB), (0xE0001, 0xE0001), (0xE0020, 0xE007F))
+_ESCAPED_RANGES = (
+    (0x3C, 0x3C),
+    (0x3E, 0x3E),
+    (0x7F, 0x9F),
+    (0xAD, 0xAD),
+    (0x600, 0x603),
+    (0x6DD, 0x6DD),
+    (0x70F, 0x70F),
+    (0x17B4, 0x17B5),
+    (0x200B, 0x200F),
+    (0x2028, 0x202E),
+    (0x2060, 0x2064),
+    (0x206A, 0x206F),
+    (0xFEFF, 0xFEFF),
+    (0xFFF9, 0xFFFB),
+    (0xE0001, 0xE0001),
+    (0xE0020, 0xE007F),
+)
 
 
 def _escaped(code: int) -> bool:

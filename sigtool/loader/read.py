@@ -13,7 +13,7 @@ import mmap
 import os
 import stat
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import replace
 
 from sigtool import wire
@@ -120,14 +120,18 @@ def read_bytes(buf, display: str, *, ops: bool, functions: bool, graph: bool) ->
                 ops=_ops_of_graph(buf, parts.graph, path) if ops else None,
                 functions=decode.functions(
                     buf, parts.object_graph, f"{path}.object_graph_def", load_order.ranks(buf, parts.graph)
-                ) if listing else None,
+                )
+                if listing
+                else None,
                 collection_keys=parts.collection_keys,
                 has_saver=parts.has_saver,
             )
         except decode.TooLarge as e:
             raise LoadError(f"{display}: MetaGraph #{index + 1}: {e}") from None
         except decode.TooDeep:
-            raise LoadError(f"{where} nests messages deeper than protobuf's limit of 100, which TensorFlow also rejects") from None
+            raise LoadError(
+                f"{where} nests messages deeper than protobuf's limit of 100, which TensorFlow also rejects"
+            ) from None
         except wire.WireError as e:
             raise LoadError(f"{where} is corrupt ({e})") from None
         if graph:
@@ -155,11 +159,12 @@ def _check_strings(buf, start: int, end: int, path: str) -> None:
 
     from sigtool._proto import meta_graph_pb2
 
-    rest = b"".join(bytes(buf[f.start : f.end]) for f in wire.iter_fields(buf, start, end) if f.number != MetaGraphDef.graph_def)
-    try:
+    rest = b"".join(
+        bytes(buf[f.start : f.end]) for f in wire.iter_fields(buf, start, end) if f.number != MetaGraphDef.graph_def
+    )
+    # corrupt in another way: what check reads was decoded leniently, as before
+    with suppress(pb_message.DecodeError, RecursionError):
         utf8.parse(meta_graph_pb2.MetaGraphDef, rest, path)
-    except (pb_message.DecodeError, RecursionError):
-        pass  # corrupt in another way: what check reads was decoded leniently, as before
 
 
 def _top_level(buf, display: str) -> tuple[int, list[tuple[int, int]], list[int]]:
@@ -178,8 +183,8 @@ def _top_level(buf, display: str) -> tuple[int, list[tuple[int, int]], list[int]
             elif f.number in (_SM_SCHEMA_VERSION, _SM_META_GRAPHS):
                 raise LoadError(
                     f"{display} is not a valid SavedModel: field {f.number} "
-                    f"({'saved_model_schema_version' if f.number == _SM_SCHEMA_VERSION else 'meta_graphs'}) has the wrong wire type "
-                    f"{f.wire_type} at byte {f.start}"
+                    f"({'saved_model_schema_version' if f.number == _SM_SCHEMA_VERSION else 'meta_graphs'}) "
+                    f"has the wrong wire type {f.wire_type} at byte {f.start}"
                     + ("; is it a GraphDef or another protobuf saved under this name?" if not ranges else "")
                 )
             else:
@@ -195,7 +200,11 @@ def _is_node_def(buf, f: wire.Field) -> bool:
         return False
     try:
         header = {NodeDef.name, NodeDef.op}
-        texts = {g.number for g in wire.iter_fields(buf, f.value_start, f.end) if g.number in header and g.wire_type == wire.LEN}
+        texts = {
+            g.number
+            for g in wire.iter_fields(buf, f.value_start, f.end)
+            if g.number in header and g.wire_type == wire.LEN
+        }
     except wire.WireError:
         return False
     return texts == header
@@ -216,7 +225,10 @@ def _looks_like(buf) -> str:
     """A hint about what the bytes are instead, when that is easy to tell."""
     head = bytes(buf[:256])
     if head.isascii() and all(32 <= b < 127 or b in b"\t\r\n" for b in head):
-        return f"; it holds text ({head[:60].decode().strip()!r}), not protobuf bytes (a symbolic link copied as a plain file?)"
+        return (
+            f"; it holds text ({head[:60].decode().strip()!r}), not protobuf bytes "
+            "(a symbolic link copied as a plain file?)"
+        )
     if head.startswith(b"\x89HDF"):
         return "; it is an HDF5 file (a Keras .h5 model?), not a SavedModel"
     return "; the file is corrupt or truncated"
@@ -264,8 +276,15 @@ def read_pbtxt(located: Located, *, ops: bool, functions: bool, graph: bool) -> 
 
 
 _GRAPH_DEF_FIELDS = {"node", "library", "versions", "version"}
-_META_GRAPH_DEF_FIELDS = {"meta_info_def", "graph_def", "saver_def", "collection_def", "signature_def", "asset_file_def",
-                          "object_graph_def"}
+_META_GRAPH_DEF_FIELDS = {
+    "meta_info_def",
+    "graph_def",
+    "saver_def",
+    "collection_def",
+    "signature_def",
+    "asset_file_def",
+    "object_graph_def",
+}
 
 
 def _other_text_message(text: str) -> str | None:
@@ -303,7 +322,9 @@ def _ops_of_graph(buf, graph_ranges, path: str = "meta_graphs[0]") -> tuple[str,
         elif f.number == GraphDef.library and f.wire_type == wire.LEN:
             for fn in wire.iter_fields(buf, f.value_start, f.end):
                 if fn.number == FunctionDefLibrary.function and fn.wire_type == wire.LEN:
-                    name, body = _function_def(buf, fn.value_start, fn.end, f"{path}.graph_def.library.function[{count}]")
+                    name, body = _function_def(
+                        buf, fn.value_start, fn.end, f"{path}.graph_def.library.function[{count}]"
+                    )
                     functions.setdefault(name, body)
                     count += 1
     return _used_ops(nodes, functions)

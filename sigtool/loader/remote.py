@@ -77,7 +77,7 @@ def reason(error: BaseException) -> str:
         return "access denied" + (f" (HTTP {status})" if status else "")
     if "bucket does not exist" in text or "NoSuchBucket" in text:
         return "no such bucket"
-    if status == 404 or isinstance(error, FileNotFoundError) and status is None and not _network(error):
+    if status == 404 or (isinstance(error, FileNotFoundError) and status is None and not _network(error)):
         return "no such object"
     if status:
         return f"the server answered HTTP {status}"
@@ -107,8 +107,14 @@ def _network(error: BaseException) -> BaseException | None:
     for e in _chain(error):
         name = type(e).__name__
         if isinstance(e, (ConnectionError, TimeoutError)) or name in (
-            "EndpointConnectionError", "ConnectTimeoutError", "ReadTimeoutError", "ClientConnectorError",
-            "ServerDisconnectedError", "ClientOSError", "ConnectionClosedError", "ServerTimeoutError",
+            "EndpointConnectionError",
+            "ConnectTimeoutError",
+            "ReadTimeoutError",
+            "ClientConnectorError",
+            "ServerDisconnectedError",
+            "ClientOSError",
+            "ConnectionClosedError",
+            "ServerTimeoutError",
         ):
             return e
     return None
@@ -194,7 +200,7 @@ class RemoteFS:
             raise self.fail(p, e) from None
         prefix = str(p) + "/"
         return {
-            name[len(prefix):]: int(entry.get("size") or 0)
+            name[len(prefix) :]: int(entry.get("size") or 0)
             for name, entry in found.items()
             if name.startswith(prefix) and entry.get("type") != "directory"
         }
@@ -230,8 +236,9 @@ class RemoteFS:
         attempts = _HTTP_ATTEMPTS if self.http else 1
         for attempt in range(attempts):
             try:
-                out = self.fs.cat_ranges([key] * len(ranges), [a for a, _ in ranges], [b for _, b in ranges],
-                                         on_error="raise")
+                out = self.fs.cat_ranges(
+                    [key] * len(ranges), [a for a, _ in ranges], [b for _, b in ranges], on_error="raise"
+                )
                 return [bytes(x) for x in out]
             except Exception as e:  # noqa: BLE001
                 if attempt + 1 < attempts and _network(e) and _http_status(e) is None:

@@ -39,7 +39,9 @@ def signature_defs(info: SavedModelInfo, meta_graph_index: int) -> list[tuple[st
     try:
         holder.ParseFromString(entries)
     except (pb_message.DecodeError, UnicodeDecodeError) as e:  # the latter: protobuf 3.20's pure-Python parser
-        raise LoadError(f"{located.display}: the signature_def map of MetaGraph {meta_graph_index} does not parse ({e})") from None
+        raise LoadError(
+            f"{located.display}: the signature_def map of MetaGraph {meta_graph_index} does not parse ({e})"
+        ) from None
     return sorted(holder.signature_def.items())
 
 
@@ -78,8 +80,11 @@ def _pb_entries(buf, display: str, index: int) -> bytes:
     try:
         graphs = [f for f in wire.iter_fields(buf) if f.number == _SM_META_GRAPHS and f.wire_type == wire.LEN]
         graph = graphs[index]
-        return b"".join(bytes(buf[f.start:f.end]) for f in wire.iter_fields(buf, graph.value_start, graph.end)
-                        if f.number == _MG_SIGNATURE_DEF and f.wire_type == wire.LEN)
+        return b"".join(
+            bytes(buf[f.start : f.end])
+            for f in wire.iter_fields(buf, graph.value_start, graph.end)
+            if f.number == _MG_SIGNATURE_DEF and f.wire_type == wire.LEN
+        )
     except (wire.WireError, IndexError) as e:
         raise LoadError(f"{display}: cannot find MetaGraph {index} ({e})") from None
 

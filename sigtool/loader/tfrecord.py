@@ -83,7 +83,9 @@ def iter_records(f: BinaryIO, size: int, limit: int | None = None) -> Iterator[b
         if masked_crc(header[:8]) != struct.unpack("<I", header[8:])[0]:
             raise RecordError(f"record {number}: corrupt length (CRC mismatch) at byte {offset}")
         if length + FOOTER > size - offset - HEADER:
-            raise RecordError(f"record {number}: truncated: claims {length} bytes at byte {offset} but the file ends first")
+            raise RecordError(
+                f"record {number}: truncated: claims {length} bytes at byte {offset} but the file ends first"
+            )
         payload = f.read(length)
         footer = f.read(FOOTER)
         if len(payload) < length or len(footer) < FOOTER:

@@ -21,14 +21,26 @@ MAX_RECORDS = 1000  # Serving's kMaxNumRecords
 
 # dtype -> the TensorProto field Serving's JSON codec fills (json_tensor.cc AddValueToTensor)
 _VALUE_FIELDS = {
-    "DT_FLOAT": "float_val", "DT_DOUBLE": "double_val",
-    "DT_INT32": "int_val", "DT_INT16": "int_val", "DT_INT8": "int_val", "DT_UINT8": "int_val",
-    "DT_INT64": "int64_val", "DT_UINT32": "uint32_val", "DT_UINT64": "uint64_val",
-    "DT_BOOL": "bool_val", "DT_STRING": "string_val",
+    "DT_FLOAT": "float_val",
+    "DT_DOUBLE": "double_val",
+    "DT_INT32": "int_val",
+    "DT_INT16": "int_val",
+    "DT_INT8": "int_val",
+    "DT_UINT8": "int_val",
+    "DT_INT64": "int64_val",
+    "DT_UINT32": "uint32_val",
+    "DT_UINT64": "uint64_val",
+    "DT_BOOL": "bool_val",
+    "DT_STRING": "string_val",
 }
-_METHODS = {"predict_log": "predict", "classify_log": "classify", "regress_log": "regress",
-            "multi_inference_log": "multi_inference", "predict_streamed_log": "predict_streamed",
-            "session_run_log": "session_run"}
+_METHODS = {
+    "predict_log": "predict",
+    "classify_log": "classify",
+    "regress_log": "regress",
+    "multi_inference_log": "multi_inference",
+    "predict_streamed_log": "predict_streamed",
+    "session_run_log": "session_run",
+}
 
 
 # --- writing ---------------------------------------------------------------------------------
@@ -55,8 +67,9 @@ def predict_record(model_name: str, signature_name: str, inputs: Mapping[str, Te
     return log.SerializeToString(deterministic=True)
 
 
-def examples_record(method: str, model_name: str, signature_name: str, examples: Iterable[bytes],
-                    context: bytes | None) -> bytes:
+def examples_record(
+    method: str, model_name: str, signature_name: str, examples: Iterable[bytes], context: bytes | None
+) -> bytes:
     """A serialized PredictionLog with a ClassifyLog (method "classify") or RegressLog ("regress").
 
     examples / context are serialized tf.Examples; a context makes the Input an example_list_with_context,
@@ -169,8 +182,15 @@ def _entry(number: int, log) -> WarmupEntry:
     if kind in ("classify_log", "regress_log"):
         which = request.input.WhichOneof("kind")
         examples = getattr(request.input, which).examples if which else ()
-        return WarmupEntry(number, kind, _METHODS[kind], name, signature, batch_size=len(examples),
-                           context=which == "example_list_with_context")
+        return WarmupEntry(
+            number,
+            kind,
+            _METHODS[kind],
+            name,
+            signature,
+            batch_size=len(examples),
+            context=which == "example_list_with_context",
+        )
     tensors = []
     for key in sorted(request.inputs):
         proto = request.inputs[key]
