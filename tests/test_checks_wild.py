@@ -17,7 +17,7 @@ from conftest import REPO, TESTDATA, invoke
 from factories import found, model, node, wired
 
 from sigtool.checks import run_checks
-from sigtool.checks import ops as ops_rules
+from sigtool.checks import op_support as ops_rules
 from sigtool.loader import load
 from sigtool.model import Arg, Attr, FunctionGraph, SavedModelInfo
 
@@ -303,7 +303,7 @@ def test_show_does_not_load_the_op_data():
         "import sys; from sigtool.cli import main\n"
         "sys.argv[1:] = ['show', sys.argv[1]]\n"
         "try:\n    main()\nexcept SystemExit as e:\n    assert not e.code, e.code\n"
-        "assert 'sigtool.checks.ops' not in sys.modules, 'show imported the op rules'\n"
+        "assert 'sigtool.checks.op_support' not in sys.modules, 'show imported the op rules'\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", code, str(WILD / "custom_ops")], capture_output=True, text=True, check=False

@@ -15,7 +15,7 @@ from sigtool.checks.registry import RULES, Finding, Report, Rule, Severity, fail
 from sigtool.checks.security import UnsafeOp, unsafe_ops
 
 # Rule modules, each registering its rules on import.
-from sigtool.checks import serving_api, readiness, security, graph, fmt, parse, ops  # noqa: F401  isort: skip
+from sigtool.checks import serving_api, readiness, security, graph, fmt, parse, op_support  # noqa: F401  isort: skip
 
 __all__ = [
     "RULES",

@@ -164,7 +164,7 @@ def _with_op_hint(error: RunError, mg: MetaGraph) -> RunError:
     if not re.search(r"not registered|No OpKernel was registered", message):
         return error
     from sigtool import runner
-    from sigtool.checks.ops import unregistered_ops
+    from sigtool.checks.op_support import unregistered_ops
 
     problems = unregistered_ops(mg, runner.tensorflow_version())
     if not problems:
