@@ -27,7 +27,8 @@ CONFORMANCE = REPO / "tests" / "conformance"
 # and real/ (TF Serving's models, copied; see real/PROVENANCE.md).
 NOT_MAKE_TESTDATA = {"make_testdata.py", "make_tf_models.py", "tf", "real", "make_check_models.py", "make_loader_models.py",
                      "make_rule_fixtures.py", "rules", "make_run_models.py", "run", "wild", "__pycache__",
-                     "make_diff_models.py", "diff", "metadata"}
+                     "make_diff_models.py", "diff", "metadata", "rule_fixture_cases.py", "rule_fixture_graphs.py",
+                     "tf_model_helpers.py", "tf_models_tf1.py", "tf_models_tf2.py"}
 _corpus: Path | None = None
 
 
