@@ -1,7 +1,7 @@
 """Synthesized TF Serving REST request bodies for `sigtool run --sample` (pure Python: no TF, numpy or protobuf).
 
     sample_request(mg, signature, *, batch=1, seed=0, values_per_feature=1) -> dict
-        A JSON-able request body for `signature` (shared/reference/tf_serving.md §2.2 / §2.3). Pass a MetaGraph
+        A JSON-able request body for `signature` (TF Serving REST API: row or columnar format). Pass a MetaGraph
         loaded with graph=True: the graph tells which string inputs are serialized tf.Examples and what
         features they need.
     example_spec(mg, tensor) -> ExampleSpec | None
@@ -53,7 +53,7 @@ from sigtool.serving.values import Feature
 
 __all__ = ["REST_DTYPES", "ExampleSpec", "FeatureSpec", "example_spec", "sample_request"]
 
-# dtypes Serving's JSON codec converts (tf_serving.md §2.2 table); everything else is UNIMPLEMENTED there.
+# dtypes Serving's JSON codec converts (its json_tensor.cc); everything else is UNIMPLEMENTED there.
 _FLOATS = frozenset({"DT_FLOAT", "DT_DOUBLE"})
 _INTS = frozenset({"DT_INT8", "DT_INT16", "DT_INT32", "DT_INT64", "DT_UINT8", "DT_UINT32", "DT_UINT64"})
 REST_DTYPES = _FLOATS | _INTS | {"DT_BOOL", "DT_STRING"}

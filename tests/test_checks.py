@@ -18,7 +18,7 @@ from sigtool.loader.files import crc32c
 from sigtool.model import CLASSIFY, PREDICT, REGRESS, MetaGraph, ModelFiles, Signature
 
 
-# --- tf_serving.md §1.10: Serving's validity table, both method-check modes -------------------
+# --- Serving's signature validity table, both method-check modes -------------------
 
 OK, METHOD = "ok", "method"
 NO_SCORES = "at least one of \"classes\" or \"scores\""

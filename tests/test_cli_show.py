@@ -65,7 +65,7 @@ def test_smcli_narrow_selections_follow_the_grammar(path):
 
 
 def test_smcli_reference_text_for_the_counter():
-    # saved_model_cli.md §2.3, saved_model_counter__tag_set_serve__signature_def_incr_counter_by.txt
+    # saved_model_cli's output: saved_model_counter__tag_set_serve__signature_def_incr_counter_by.txt
     result = invoke("show", REAL / "saved_model_counter", "--tag-set", "serve", "--signature", "incr_counter_by", "-f", "smcli")
     assert result.stdout == (
         "The given SavedModel SignatureDef contains the following input(s):\n"

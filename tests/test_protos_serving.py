@@ -12,7 +12,7 @@ from protos_facts import ENUMS, MESSAGES, OUR_PREFIX, SERVING_ENUMS, SERVING_MES
 # --- TensorFlow Serving and the legacy manifest: fact tables -------------------
 # (name, number, type[, "repeated" | "optional" | "oneof <name>"]), upstream
 # names. Serving: tensorflow/serving tensorflow_serving/apis/*.proto and
-# config/logging_config.proto. Manifest: ../shared/reference/tf_serving.md §5.2.
+# config/logging_config.proto. Manifest: the legacy SessionBundle's manifest.proto.
 
 TFS = "tensorflow.serving."
 UPSTREAM_FIELDS: dict[str, list[tuple]] = {
@@ -157,7 +157,7 @@ UPSTREAM_FIELDS: dict[str, list[tuple]] = {
         ("multi_inference_log", 4, TFS + "MultiInferenceLog", "oneof log_type"),
         ("session_run_log", 5, TFS + "SessionRunLog", "oneof log_type"),
     ],
-    # manifest.proto (legacy SessionBundle), tf_serving.md §5.2
+    # manifest.proto (legacy SessionBundle)
     "Signatures": [
         ("default_signature", 1, TFS + "Signature"),
         ("named_signatures", 2, "map<string, tensorflow.serving.Signature>"),

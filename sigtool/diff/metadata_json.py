@@ -1,7 +1,7 @@
 """A saved TF Serving GetModelMetadata response (REST `GET /v1/models/NAME[/versions/N]/metadata`) as
 sigtool.model data, so that `diff` compares it with a SavedModel like any other model.
 
-The body (shared/reference/tf_serving.md section 3): {"model_spec": {"name", "signature_name", "version"},
+The body (GET /v1/models/NAME/metadata): {"model_spec": {"name", "signature_name", "version"},
 "metadata": {"signature_def": {"signature_def": {KEY: SignatureDef}}}}, printed by protobuf's JSON printer
 with proto field names (method_name, tensor_shape) or, from other printers, JSON names (methodName,
 tensorShape): both are read. What a response holds is the served MetaGraph's signatures only: no tags, no
@@ -11,6 +11,7 @@ graph, no ops, no TensorFlow version.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 from sigtool.errors import LoadError
@@ -150,24 +151,20 @@ def _tensor(key: str, value, path: str, where: str) -> TensorSpec:
     dtype = _dtype(value.get("dtype"), path, where)
     raw_shape = _field(value, "tensor_shape")
     shape = () if raw_shape is None else _shape(raw_shape, path, where)
-    dim_names = ()
+    dim_names: tuple[str, ...] = ()
     if raw_shape is not None:
         names = tuple(str(d.get("name", "")) for d in raw_shape.get("dim", []) if isinstance(d, dict))
         dim_names = names if any(names) else ()
-    common = {
-        "key": key,
-        "dtype": dtype,
-        "shape": shape,
-        "shape_present": raw_shape is not None,
-        "dim_names": dim_names,
-    }
+    common = TensorSpec(
+        key=key, dtype=dtype, shape=shape, shape_present=raw_shape is not None, encoding="", dim_names=dim_names
+    )
     sparse = _field(value, "coo_sparse")
     composite = _field(value, "composite_tensor")
     if sparse is not None:
         sparse = _object(sparse, path, f"{where}.coo_sparse")
         parts = ("values", "indices", "dense_shape")
-        names = SparseNames(*(str(_field(sparse, f"{n}_tensor_name", "")) for n in parts))
-        return TensorSpec(encoding="coo_sparse", sparse=names, **common)
+        sparse_names = SparseNames(*(str(_field(sparse, f"{n}_tensor_name", "")) for n in parts))
+        return replace(common, encoding="coo_sparse", sparse=sparse_names)
     if composite is not None:
         composite = _object(composite, path, f"{where}.composite_tensor")
         spec = _object(_field(composite, "type_spec", {}), path, f"{where}.composite_tensor.type_spec")
@@ -180,8 +177,8 @@ def _tensor(key: str, value, path: str, where: str) -> TensorSpec:
         )
         flat = int(_field(spec, "num_flat_components", 0) or 0)
         comp = CompositeSpec(str(spec_class), str(_field(spec, "type_spec_class_name", "")), flat, components)
-        return TensorSpec(encoding="composite_tensor", composite=comp, **common)
+        return replace(common, encoding="composite_tensor", composite=comp)
     name = value.get("name")
     if name is None:
-        return TensorSpec(encoding="", **common)
-    return TensorSpec(encoding="name", name=str(name), **common)
+        return common
+    return replace(common, encoding="name", name=str(name))

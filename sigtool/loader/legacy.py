@@ -1,6 +1,6 @@
 """Legacy SessionBundle exports (export.meta): signatures up-converted to SignatureDefs.
 
-The conversion follows TensorFlow's final bundle shim (tf_serving.md §5.4):
+The conversion follows TensorFlow's final bundle shim (TensorFlow's bundle_shim.cc):
 the default regression/classification signature becomes serving_default; a
 named generic "inputs"/"outputs" pair becomes a predict signature (under
 serving_default_from_named when serving_default is taken); other named

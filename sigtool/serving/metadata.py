@@ -1,6 +1,6 @@
 """The body of TF Serving's GET /v1/models/NAME[/versions/N]/metadata, for the MetaGraph Serving loads.
 
-Serving (model_servers/http_rest_api_util.cc ToJsonString, tf_serving.md §3) prints the response's
+Serving (model_servers/http_rest_api_util.cc ToJsonString) prints the response's
 model_spec and its SignatureDefMap separately with protobuf's JSON printer and glues them with literal
 text, which gives this exact layout:
 
