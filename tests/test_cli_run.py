@@ -28,7 +28,7 @@ def compact(body: str) -> str:
     return "".join(body.split())
 
 
-# tf_serving.md §2.7, end-to-end REST cases: (model, extra args, request) -> response
+# TF Serving's end-to-end REST cases: (model, extra args, request) -> response
 REST_GOLDENS = [
     (TWO, ["--version", "123"], '{"instances": [[1.0, 2.0], [3.0, 4.0]]}', '{"predictions": [[2.5, 3.0], [3.5, 4.0]]}'),
     (TWO, ["--version", "123"], '{"instances": [1.0, 2.0]}', '{"predictions": [2.5, 3.0]}'),

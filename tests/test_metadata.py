@@ -1,7 +1,7 @@
 """Serving's metadata body (sigtool.serving.metadata): TF Serving's own goldens, its byte layout, and TF's protos.
 
 Goldens: testdata/metadata/ (TF Serving's test data, see PROVENANCE.md), for the models in testdata/real/.
-Layout (tf_serving.md §3): model_spec and the SignatureDefMap printed by protobuf's JSON writer (one space of
+Layout (Serving's http_rest_api_util.cc): model_spec and the SignatureDefMap printed by protobuf's JSON writer (one space of
 indent) and glued with literal text. The oracle for every other model: TensorFlow's own SignatureDef messages
 printed by protobuf's json_format with Serving's options, equal after parsing.
 """
@@ -30,7 +30,7 @@ def _golden(name: str) -> dict:
 
 
 def _glued(doc: dict) -> str:
-    """The golden's content in Serving's literal glue (tf_serving.md §3), signatures sorted by key."""
+    """The golden's content in Serving's literal glue, signatures sorted by key."""
     sigs = doc["metadata"]["signature_def"]["signature_def"]
     spec = json.dumps(doc["model_spec"], indent=1) + "\n"
     sig_map = json.dumps({"signature_def": {k: sigs[k] for k in sorted(sigs)}}, indent=1) + "\n"

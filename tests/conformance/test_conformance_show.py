@@ -51,7 +51,7 @@ def test_show_tag_set_picks_what_tensorflow_picks(rel, facts):
 
 
 def shim(manifest: dict) -> dict:
-    """TF's bundle shim (tf_serving.md §5.4) applied to the decoded manifest facts."""
+    """TF's bundle shim (bundle_shim.cc) applied to the decoded manifest facts."""
 
     def typed(sig: dict):
         if "regression_signature" in sig:
