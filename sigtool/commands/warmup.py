@@ -105,6 +105,11 @@ def _check_options(request: WarmupWriteRequest) -> None:
 
 def _target(info: SavedModelInfo, request: WarmupWriteRequest) -> str:
     if request.in_place:
+        if loader.is_url(info.source):
+            raise UsageError(
+                f"--in-place writes into a local model; {request.model} is remote: write with -o FILE, then "
+                f"upload it as {WARMUP_PATH} of the version directory"
+            )
         target = os.path.join(os.path.dirname(info.source) or ".", WARMUP_PATH)
     else:
         assert request.output is not None  # _validate: exactly one of -o FILE and --in-place
