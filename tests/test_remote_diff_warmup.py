@@ -10,10 +10,10 @@ import pytest
 pytest.importorskip("s3fs")
 pytest.importorskip("moto")
 
-from conftest import assert_one_error_line, invoke  # noqa: E402
-from s3_server import MotoServer, cli_env, s3_client, upload  # noqa: E402
+from conftest import assert_one_error_line, invoke
+from s3_server import MotoServer, cli_env, s3_client, upload
 
-from sigtool.loader import remote  # noqa: E402
+from sigtool.loader import remote
 
 ROOT = Path(__file__).resolve().parent.parent
 BUCKET = "diffs"
