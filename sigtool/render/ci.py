@@ -8,7 +8,6 @@ nothing else about either command. Levels: "error" (check's errors, diff's break
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from xml.etree import ElementTree as ET
 
 
 @dataclass(frozen=True)
@@ -73,6 +72,8 @@ def junit(name: str, suites, strict: bool) -> str:
 
     A case fails (<failure>) when one of its items fails; its other items are listed in <system-out>.
     """
+    from xml.etree import ElementTree as ET  # only for -f junit: keeps show and check quick to start
+
     root = ET.Element("testsuites", name=name)
     total = failed_total = 0
     for suite in suites:
