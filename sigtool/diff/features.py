@@ -33,7 +33,7 @@ def compare_features(where: str, old_mg: MetaGraph, old_t: TensorSpec, new_mg: M
             yield change(
                 "DIFF017",
                 at,
-                describe(a),
+                describe(old_features[key]),
                 "",
                 f"tf.Example feature {key!r} is no longer parsed: old clients may still send it and rely on it",
             )

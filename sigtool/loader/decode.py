@@ -202,7 +202,8 @@ _ENCODINGS = {number: name for name, number in vars(pb.TensorInfo).items() if nu
 
 def tensor_info(buf, key: str, ranges: Ranges, depth: int, path: str = "") -> TensorSpec:
     name, dtype = "", 0
-    encoding, encoding_ranges = "", []
+    encoding = ""
+    encoding_ranges: Ranges = []
     shape: Ranges = []
     for f in _fields(buf, ranges, depth):
         if f.number in pb.TensorInfo.ENCODING and _len(f):  # the "encoding" oneof: the last member set wins
@@ -310,7 +311,7 @@ def functions(buf, ranges: Ranges, path: str = "meta_graphs[0].object_graph_def"
     if not nodes:
         return ()
     concrete = _map_entries(buf, concrete_entries, depth + 1, f"{path}.concrete_functions")
-    found = []
+    found: list[Function] = []
     # Several children may name one function object (aliases): each object is decoded once, and the
     # listing is bounded, since a small file could otherwise name one large signature thousands of times.
     per_node: dict[int, tuple[tuple[ConcreteFunction, ...], int] | None] = {}
@@ -329,9 +330,10 @@ def functions(buf, ranges: Ranges, path: str = "meta_graphs[0].object_graph_def"
                     if n in concrete
                 )
                 per_node[node_id] = signatures, sum(_values(cf.args) + _values((cf.kwargs,)) for cf in signatures)
-        if per_node[node_id] is None:
+        listing = per_node[node_id]
+        if listing is None:
             continue
-        signatures, values = per_node[node_id]
+        signatures, values = listing
         listed += 1 + values
         if listed > MAX_LISTED_VALUES:
             raise TooLarge(
@@ -356,7 +358,7 @@ def _values(values) -> int:
 
 
 def _children(buf, node: wire.Field, depth: int, path: str) -> list[tuple[int, str]]:
-    children = []
+    children: list[tuple[int, str]] = []
     for f in _fields(buf, [(node.value_start, node.end)], depth):
         if f.number == pb.SavedObject.children and _len(f):
             node_id, local_name = 0, ""
@@ -371,7 +373,8 @@ def _children(buf, node: wire.Field, depth: int, path: str) -> list[tuple[int, s
 
 def _function_names(buf, node: wire.Field, depth: int, path: str) -> list[str] | None:
     """The concrete function names of a function object; None for other kinds of object."""
-    kind, kind_ranges = None, []
+    kind: int | None = None
+    kind_ranges: Ranges = []
     for f in _fields(buf, [(node.value_start, node.end)], depth):
         if f.number in pb.SavedObject.KIND and _len(f):  # the "kind" oneof
             if f.number != kind:
@@ -418,7 +421,8 @@ _STRUCT_FIELDS = {number: name for name, number in vars(SV).items() if not name.
 
 def struct_value(buf, ranges: Ranges, depth: int, path: str = "") -> StructValue:
     """A StructuredValue in plain form (see model.StructValue); path names it in notes of invalid UTF-8."""
-    kind, kind_fields = 0, []
+    kind = 0
+    kind_fields: list[wire.Field] = []
     for f in _fields(buf, ranges, depth):
         if f.number in SV.KIND:
             if f.wire_type != _STRUCT_WIRE_TYPES.get(f.number, wire.LEN):
@@ -444,10 +448,10 @@ def struct_value(buf, ranges: Ranges, depth: int, path: str = "") -> StructValue
         return StructValue("bool", scalar=bool(last.varint))
     if kind in _CONTAINERS:
         values = [f for f in _fields(buf, sub, depth + 1) if f.number == pb.ListValue.values and _len(f)]
-        items = [
+        items = tuple(
             struct_value(buf, [(f.value_start, f.end)], depth + 2, f"{here}.values[{i}]") for i, f in enumerate(values)
-        ]
-        return StructValue(_CONTAINERS[kind], items=tuple(items))
+        )
+        return StructValue(_CONTAINERS[kind], items=items)
     if kind == SV.dict_value:
         entries = [f for f in _fields(buf, sub, depth + 1) if f.number == pb.DictValue.fields and _len(f)]
         fields = _map_entries(buf, entries, depth + 2, f"{here}.fields")
@@ -469,7 +473,9 @@ def struct_value(buf, ranges: Ranges, depth: int, path: str = "") -> StructValue
 
 
 def _named_tuple(buf, ranges: Ranges, depth: int, path: str) -> StructValue:
-    name, keys, items = "", [], []
+    name = ""
+    keys: list[str] = []
+    items: list[StructValue] = []
     for f in _fields(buf, ranges, depth):
         if f.number == pb.NamedTupleValue.name and _len(f):
             name = _text(buf, f, f"{path}.name")

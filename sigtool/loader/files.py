@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import os
 import struct
-from pathlib import Path
+from pathlib import Path, PurePath, PurePosixPath
+from typing import TYPE_CHECKING, cast
 
 from google.protobuf import message as pb_message
 
@@ -19,6 +20,9 @@ from sigtool.loader.paths import Located
 from sigtool.loader.tfrecord import crc32c  # noqa: F401 - google-crc32c when installed; importable from here
 from sigtool.loader.tfrecord import masked_crc as _masked_crc
 from sigtool.model import ModelFiles, WarmupFile, WarmupRecord
+
+if TYPE_CHECKING:  # remote models only
+    from sigtool.loader.remote import RemoteFS
 
 WARMUP = os.path.join("assets.extra", "tf_serving_warmup_requests")
 MAX_WARMUP_RECORDS = 1000
@@ -30,7 +34,7 @@ def read(located: Located) -> ModelFiles | None:
         return None
     if located.fs is not None:
         return _remote(located)
-    root = located.file.parent
+    root = cast(Path, located.file).parent  # local: always a Path
     variables = _listing(root / "variables") if (root / "variables").is_dir() else None
     return ModelFiles(
         variables=variables,
@@ -42,7 +46,8 @@ def read(located: Located) -> ModelFiles | None:
 
 def _remote(located: Located) -> ModelFiles:
     """The same, from one recursive listing of a remote model: names and sizes, never a variables data shard."""
-    fs, root = located.fs, located.file.parent
+    fs, root = located.fs, cast(PurePosixPath, located.file).parent  # remote: always a PurePosixPath
+    assert fs is not None  # read() sends only remote models here
     found = sorted(fs.find(root))
 
     def under(prefix: str) -> tuple[str, ...]:
@@ -80,13 +85,13 @@ def _listing(directory: Path) -> tuple[str, ...]:
 # --- warmup records -------------------------------------------------------------------------
 
 
-def read_warmup(path: Path, *, fs=None) -> WarmupFile:
+def read_warmup(path: PurePath, *, fs: RemoteFS | None = None) -> WarmupFile:
     """fs: the remote.RemoteFS that path is in (read by range as the records are walked); None: local."""
     records: list[WarmupRecord] = []
     error = ""
     more = False
-    size = path.stat().st_size if fs is None else fs.size(path)
-    with open(path, "rb") if fs is None else fs.open(path) as f:
+    size = cast(Path, path).stat().st_size if fs is None else fs.size(cast(PurePosixPath, path))
+    with open(path, "rb") if fs is None else fs.open(cast(PurePosixPath, path)) as f:
         offset = 0
         while offset < size:
             if len(records) > MAX_WARMUP_RECORDS:

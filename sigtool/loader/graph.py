@@ -25,7 +25,9 @@ def from_wire(buf, start: int, end: int, path: str = "graph_def") -> Graph:
 
 def from_wire_ranges(buf, ranges, path: str) -> Graph:
     """A GraphDef serialized in pieces (protobuf merges them); path names it in notes of invalid UTF-8."""
-    nodes, functions, rest = [], [], []
+    nodes: list[Node] = []
+    functions: list[FunctionGraph] = []
+    rest: list[bytes] = []
     for f in (f for start, end in ranges for f in wire.iter_fields(buf, start, end)):
         if f.number == GraphDef.node and f.wire_type == wire.LEN:
             nodes.append(_node_from_wire(buf, f.value_start, f.end, f"{path}.node[{len(nodes)}]"))
@@ -170,7 +172,8 @@ def _node_from_wire(buf, start: int, end: int, path: str) -> Node:
     if end - start <= LARGE:
         return node_from_message(utf8.parse(node_def_pb2.NodeDef, bytes(buf[start:end]), path))
     name = op = device = ""
-    inputs, attrs = [], []
+    inputs: list[str] = []
+    attrs: list[tuple[str, Attr]] = []
     for f in wire.iter_fields(buf, start, end):
         if f.wire_type != wire.LEN:
             continue
@@ -218,7 +221,8 @@ def _large_tensor_attr(buf, value: wire.Field) -> Attr:
 
 
 def _function_from_wire(buf, start: int, end: int, path: str) -> FunctionGraph:
-    nodes, rest = [], []
+    nodes: list[Node] = []
+    rest: list[bytes] = []
     for f in wire.iter_fields(buf, start, end):
         if f.number == FunctionDef.node_def and f.wire_type == wire.LEN:
             nodes.append(_node_from_wire(buf, f.value_start, f.end, f"{path}.node_def[{len(nodes)}]"))

@@ -159,7 +159,8 @@ def _node(buf, start: int, end: int) -> tuple[str, bytes, list[str]]:
 
 def _attr_members(buf, start: int, end: int) -> tuple[int, list[tuple[int, int, int]]]:
     """The last member of an AttrValue's `value` oneof, with its occurrences (wire type, start, end)."""
-    member, fields = 0, []
+    member = 0
+    fields: list[tuple[int, int, int]] = []
     for number, wire_type, a, b in _scan(buf, start, end):
         if number in AttrValue.VALUE:
             if number != member:

@@ -14,8 +14,12 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path, PurePath
+from typing import TYPE_CHECKING
 
 from sigtool.errors import LoadError, UsageError
+
+if TYPE_CHECKING:  # remote.py is imported only for URLs
+    from sigtool.loader.remote import RemoteFS
 
 PB, PBTXT, CPB, EXPORT_META = "saved_model.pb", "saved_model.pbtxt", "saved_model.cpb", "export.meta"
 _INT64_MAX = 2**63 - 1
@@ -31,7 +35,7 @@ class Located:
     version: str | None = None
     other_versions: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
-    fs: object = None  # None: the local disk; else the remote.RemoteFS that file is in
+    fs: RemoteFS | None = None  # None: the local disk; else the remote.RemoteFS that file is in
 
 
 class _LocalFS:
@@ -134,7 +138,7 @@ def _locate_in_dir(fs, p: PurePath, path: str) -> Located | None:
 
     join = fs.join
     if entry(PB):
-        notes = ()
+        notes: tuple[str, ...] = ()
         if entry(PBTXT):
             notes = (f"{path} holds both {PB} and {PBTXT}: reading {PB}, as TensorFlow does",)
         if entry(EXPORT_META):

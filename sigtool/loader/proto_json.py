@@ -1,7 +1,8 @@
 """Protobuf messages as TF Serving's REST API prints them (its metadata endpoint).
 
 Serving calls protobuf's C++ MessageToJsonString with add_whitespace, always-print-primitive-fields and
-preserve_proto_field_names. Its golden files (TF Serving's servables/tensorflow/testdata) show the layout this reproduces:
+preserve_proto_field_names. Its golden files (TF Serving's servables/tensorflow/testdata) show the layout
+this reproduces:
 
 * one space of indent per level, `"key": value`, `{}` and `[]` for empty containers, a newline at the end;
 * in each message, the fields outside any oneof in declaration order: scalars always (their default

@@ -15,6 +15,8 @@ import stat
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import replace
+from pathlib import PurePosixPath
+from typing import TYPE_CHECKING, cast
 
 from sigtool import wire
 from sigtool.errors import LoadError
@@ -35,6 +37,9 @@ from sigtool.loader.paths import PB, Located
 from sigtool.model import Graph, MetaGraph
 from sigtool.ops import CALL_OPS
 
+if TYPE_CHECKING:  # remote models only
+    from sigtool.loader.source import RangedBuffer
+
 # The largest message protobuf parses (2 GiB - 1); files that must be parsed whole may not be larger.
 PROTOBUF_LIMIT = 2**31 - 1
 
@@ -42,10 +47,10 @@ _SM_SCHEMA_VERSION, _SM_META_GRAPHS = SavedModel.saved_model_schema_version, Sav
 
 
 @contextmanager
-def mapped(located: Located) -> Iterator[memoryview | bytes]:
+def mapped(located: Located) -> Iterator[bytes | mmap.mmap | RangedBuffer]:
     """The file's bytes, memory-mapped so that skipped fields are never read from disk (a remote file: by range)."""
     if located.fs is not None:
-        yield located.fs.buffer(located.file)
+        yield located.fs.buffer(cast(PurePosixPath, located.file))  # remote: always a PurePosixPath
         return
     try:
         fd = os.open(located.file, os.O_RDONLY | os.O_NONBLOCK)  # a FIFO must not block until a writer comes
@@ -377,7 +382,8 @@ def _attr_func_name(buf, value: wire.Field, path: str) -> str:
 
 
 def _function_def(buf, start: int, end: int, path: str) -> tuple[str, list[tuple[str, str]]]:
-    name, body = "", []
+    name = ""
+    body: list[tuple[str, str]] = []
     for f in wire.iter_fields(buf, start, end):
         if f.number == FunctionDef.signature and f.wire_type == wire.LEN:  # an OpDef
             for g in wire.iter_fields(buf, f.value_start, f.end):

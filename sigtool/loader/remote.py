@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Iterator
 from pathlib import PurePosixPath
 
 from sigtool.errors import LoadError
@@ -81,12 +82,13 @@ def reason(error: BaseException) -> str:
         return "no such object"
     if status:
         return f"the server answered HTTP {status}"
-    if _network(error):
-        return f"network failure after retries ({_first_line(_network(error))})"
+    network = _network(error)
+    if network:
+        return f"network failure after retries ({_first_line(network)})"
     return f"{type(error).__name__}: {_first_line(error)}"
 
 
-def _chain(error: BaseException):
+def _chain(error: BaseException | None) -> Iterator[BaseException]:
     seen = set()
     while error is not None and id(error) not in seen:
         seen.add(id(error))
@@ -167,6 +169,7 @@ class RemoteFS:
         entry = self.stat(p)
         if entry is None or entry.get("size") is None:
             entry = self._info(p, missing_ok=False)
+            assert entry is not None  # missing_ok=False raises instead of answering None
         if entry.get("size") is None:
             raise LoadError(f"{self.url(p)}: the server does not say how large the file is")
         return int(entry["size"])
@@ -265,7 +268,8 @@ class RemoteFS:
             return self._listings[p]
         listing: dict[str, dict] | None
         try:
-            if self.http and self.stat(p) is not None and self.stat(p)["type"] != "directory":
+            here = self.stat(p) if self.http else None
+            if here is not None and here["type"] != "directory":
                 listing = None  # never GET a file to look for links in it
             else:
                 entries = self.fs.ls(self._key(p), detail=True)

@@ -12,7 +12,7 @@ few requests. The cache is bounded: the oldest blocks are dropped first.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from threading import Lock
 
 BLOCK = 256 * 1024
@@ -40,6 +40,9 @@ class RangedBuffer:
 
     def __len__(self) -> int:
         return self._size
+
+    def __iter__(self) -> Iterator[int]:  # what bytes(buffer) walks: the same as Python's fallback via __getitem__
+        return (self[i] for i in range(self._size))
 
     def __getitem__(self, key):
         if isinstance(key, slice):

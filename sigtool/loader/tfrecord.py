@@ -10,10 +10,12 @@ from __future__ import annotations
 import struct
 import warnings
 from collections.abc import Iterator
+from types import ModuleType
 from typing import BinaryIO
 
 with warnings.catch_warnings():  # its warning when only its pure-Python fallback loads: ours is used then
     warnings.simplefilter("ignore", RuntimeWarning)
+    _google_crc32c: ModuleType | None
     try:
         import google_crc32c as _google_crc32c
     except ImportError:  # pragma: no cover - a dependency; sigtool keeps working without it
