@@ -193,7 +193,8 @@ def boosted_trees(*, clean: bool = False):
     nodes = plain_nodes() + [
         const("boundaries", DT.DT_FLOAT, (3,), float_val=[0.0, 1.0, 2.0]),
         with_attrs(
-            node("boosted_trees/BoostedTreesBucketize", "BoostedTreesBucketize", ["number", "boundaries"]), num_features=1
+            node("boosted_trees/BoostedTreesBucketize", "BoostedTreesBucketize", ["number", "boundaries"]),
+            num_features=1,
         ),
         with_attrs(node("boosted_trees", "BoostedTreesEnsembleResourceHandleOp"), container="", shared_name="trees"),
         with_attrs(

@@ -56,8 +56,12 @@ class Model:
 
 
 BASE = Model({"serving_default": Sig()})
-EXAMPLE = Sig(REGRESS, inputs={}, outputs={"outputs": (F32, (None, 1))},
-              features={"a": Feature(F32, (1,), default=0.0), "b": Feature(F32, (1,), default=0.0)})
+EXAMPLE = Sig(
+    REGRESS,
+    inputs={},
+    outputs={"outputs": (F32, (None, 1))},
+    features={"a": Feature(F32, (1,), default=0.0), "b": Feature(F32, (1,), default=0.0)},
+)
 EXAMPLE_MODEL = Model({"serving_default": Sig(), "regress": EXAMPLE})
 
 
@@ -80,16 +84,28 @@ CASES = {
     "input_added": (BASE, Model({"serving_default": _sig(inputs={"x": (F32, (None, 1)), "z": (F32, (None, 1))})})),
     "input_dtype": (BASE, Model({"serving_default": _sig(inputs={"x": (F64, (None, 1))})})),
     "input_free_dim_fixed": (BASE, Model({"serving_default": _sig(inputs={"x": (F32, (8, 1))})})),
-    "input_size_changed": (Model({"serving_default": _sig(inputs={"x": (F32, (None, 3))})}),
-                           Model({"serving_default": _sig(inputs={"x": (F32, (None, 4))})})),
+    "input_size_changed": (
+        Model({"serving_default": _sig(inputs={"x": (F32, (None, 3))})}),
+        Model({"serving_default": _sig(inputs={"x": (F32, (None, 4))})}),
+    ),
     "input_rank_changed": (BASE, Model({"serving_default": _sig(inputs={"x": (F32, (None, 1, 1))})})),
     "output_dtype": (BASE, Model({"serving_default": _sig(outputs={"y": (I64, (None, 1))})})),
     "output_widened": (Model({"serving_default": _sig(outputs={"y": (F32, (8, 1))})}), BASE),
     "method_name": (BASE, Model({"serving_default": _sig(method=REGRESS)})),
     "tag_set_gone": (BASE, replace(BASE, tags=("serve", "gpu"))),
     "classify_fails": (
-        Model({"serving_default": Sig(), "classify": replace(EXAMPLE, method=CLASSIFY, outputs={"scores": (F32, (None, 1))})}),
-        Model({"serving_default": Sig(), "classify": replace(EXAMPLE, method=CLASSIFY, outputs={"probabilities": (F32, (None, 1))})}),
+        Model(
+            {
+                "serving_default": Sig(),
+                "classify": replace(EXAMPLE, method=CLASSIFY, outputs={"scores": (F32, (None, 1))}),
+            }
+        ),
+        Model(
+            {
+                "serving_default": Sig(),
+                "classify": replace(EXAMPLE, method=CLASSIFY, outputs={"probabilities": (F32, (None, 1))}),
+            }
+        ),
     ),
     "feature_added_required": (EXAMPLE_MODEL, _example(c=Feature(F32, (1,)))),
     "feature_dtype": (EXAMPLE_MODEL, _example(b=Feature(I64, (1,), default=0))),
@@ -135,11 +151,13 @@ def build(path: Path, model: Model) -> None:
             defs[key] = tf1.saved_model.signature_def_utils.build_signature_def(
                 {k: tf1.saved_model.utils.build_tensor_info(t) for k, t in inputs.items()},
                 {k: tf1.saved_model.utils.build_tensor_info(t) for k, t in outputs.items()},
-                sig.method)
+                sig.method,
+            )
         with tf1.Session(graph=graph) as sess:
             builder = tf1.saved_model.Builder(str(path))
-            builder.add_meta_graph_and_variables(sess, list(model.tags), signature_def_map=defs,
-                                                 strip_default_attrs=True)
+            builder.add_meta_graph_and_variables(
+                sess, list(model.tags), signature_def_map=defs, strip_default_attrs=True
+            )
             builder.save()
 
 

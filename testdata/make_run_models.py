@@ -88,10 +88,13 @@ def varlen_densify(path: Path) -> None:
     graph = tf.Graph()
     with graph.as_default():
         serialized = tf1.placeholder(tf.string, [None], name="input_example_tensor")
-        features = tf1.io.parse_example(serialized, {
-            "token": tf1.io.VarLenFeature(tf.int64),
-            "weight": tf1.io.FixedLenFeature([1], tf.float32, default_value=[0.25]),
-        })
+        features = tf1.io.parse_example(
+            serialized,
+            {
+                "token": tf1.io.VarLenFeature(tf.int64),
+                "weight": tf1.io.FixedLenFeature([1], tf.float32, default_value=[0.25]),
+            },
+        )
         token = features["token"]
         batch = tf.shape(token, out_type=tf.int64)[0]
         token = tf.SparseTensor(token.indices, token.values, tf.stack([batch, tf.constant(1, tf.int64)]))
@@ -100,11 +103,13 @@ def varlen_densify(path: Path) -> None:
         signature = tf1.saved_model.signature_def_utils.build_signature_def(
             {"inputs": tf1.saved_model.utils.build_tensor_info(serialized)},
             {"outputs": tf1.saved_model.utils.build_tensor_info(outputs)},
-            "tensorflow/serving/regress")
+            "tensorflow/serving/regress",
+        )
         with tf1.Session(graph=graph) as sess:
             builder = tf1.saved_model.Builder(str(path))
-            builder.add_meta_graph_and_variables(sess, ["serve"], signature_def_map={"serving_default": signature},
-                                                 strip_default_attrs=True)
+            builder.add_meta_graph_and_variables(
+                sess, ["serve"], signature_def_map={"serving_default": signature}, strip_default_attrs=True
+            )
             builder.save()
 
 

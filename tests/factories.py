@@ -24,23 +24,37 @@ from sigtool.model import (
 # --- tensors and signatures ----------------------------------------------------------------------
 
 
-def spec(key: str, dtype: str = "DT_FLOAT", shape: tuple[int, ...] | None = (-1,), *, name: str | None = None,
-         shape_present: bool | None = None) -> TensorSpec:
+def spec(
+    key: str,
+    dtype: str = "DT_FLOAT",
+    shape: tuple[int, ...] | None = (-1,),
+    *,
+    name: str | None = None,
+    shape_present: bool | None = None,
+) -> TensorSpec:
     """A TensorInfo by name ("key:0" unless named). shape None = unknown rank; shape_present defaults to
     whether a shape is given (a TensorInfo without tensor_shape, which TensorFlow reads as a scalar)."""
     present = shape is not None if shape_present is None else shape_present
-    return TensorSpec(key=key, dtype=dtype, shape=shape, shape_present=present, encoding="name",
-                      name=name or f"{key}:0")
+    return TensorSpec(
+        key=key, dtype=dtype, shape=shape, shape_present=present, encoding="name", name=name or f"{key}:0"
+    )
 
 
 def signature(*inputs: TensorSpec, key: str = "serving_default", method: str = PREDICT, outputs=()) -> Signature:
     """A signature from TensorSpecs, inputs and outputs sorted by key as the loader sorts them."""
-    return Signature(key, method, tuple(sorted(inputs, key=lambda t: t.key)),
-                     tuple(sorted(outputs, key=lambda t: t.key)))
+    return Signature(
+        key, method, tuple(sorted(inputs, key=lambda t: t.key)), tuple(sorted(outputs, key=lambda t: t.key))
+    )
 
 
-def wired(key: str, inputs: dict[str, str] | None = None, outputs: dict[str, str] | None = None, *,
-          method: str = PREDICT, **dtypes: str) -> Signature:
+def wired(
+    key: str,
+    inputs: dict[str, str] | None = None,
+    outputs: dict[str, str] | None = None,
+    *,
+    method: str = PREDICT,
+    **dtypes: str,
+) -> Signature:
     """A signature wired to graph tensors: inputs/outputs map a key to a tensor name ("node:0");
     dtypes maps a key to its TensorInfo dtype (DT_FLOAT otherwise)."""
     ins = [spec(k, dtypes.get(k, "DT_FLOAT"), name=v) for k, v in (inputs or {}).items()]
@@ -94,8 +108,9 @@ def model(*signatures: Signature, tags=("serve",), nodes=None, functions=(), **e
     SavedModelInfo's fields (path, source, version, ...)."""
     graph = Graph(tuple(nodes or ()), tuple(functions)) if nodes is not None or functions else None
     mg = MetaGraph(tags=tuple(tags), signatures=tuple(signatures), graph=graph)
-    fields = dict(path="m", source="m/1/saved_model.pb", format="saved_model_pb", schema_version=1,
-                  meta_graphs=(mg,), version="1")
+    fields = dict(
+        path="m", source="m/1/saved_model.pb", format="saved_model_pb", schema_version=1, meta_graphs=(mg,), version="1"
+    )
     fields.update(extra)
     return SavedModelInfo(**fields)
 
@@ -128,8 +143,9 @@ def tf2_model(body_nodes, ret, *, outputs=(("identity", "DT_FLOAT"),), tout=("DT
         ),
     ]
     outs = {f"out{i}": f"StatefulPartitionedCall:{i}" for i in range(len(outputs))}
-    return graph_model(nodes, wired("serving_default", {"x": "serving_default_x:0"}, outs),
-                       functions=(f, *extra_functions))
+    return graph_model(
+        nodes, wired("serving_default", {"x": "serving_default_x:0"}, outs), functions=(f, *extra_functions)
+    )
 
 
 def found(info: SavedModelInfo, rule_id: str, **options) -> list[tuple[str, str]]:

@@ -32,8 +32,12 @@ FUZZ_SETTINGS = settings(
     database=None,
     derandomize=bool(os.environ.get("CI")),
     print_blob=True,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large,
-                           HealthCheck.large_base_example],
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+        HealthCheck.large_base_example,
+    ],
 )
 
 
@@ -160,8 +164,34 @@ def replace_in(buf: bytes, loc: Loc, a: int, b: int, new: bytes) -> bytes:
 
 # --- mutations ------------------------------------------------------------------------------------
 
-INTERESTING_VARINTS = [0, 1, 2, 7, 9, 19, 20, 21, 23, 99, 100, 101, 127, 128, 255, 2**15, 2**31 - 1, 2**31,
-                       2**32 - 1, 2**32, 2**53 + 1, 2**63 - 1, 2**63, 2**64 - 1, 2**64 + 5, 2**70 - 1]
+INTERESTING_VARINTS = [
+    0,
+    1,
+    2,
+    7,
+    9,
+    19,
+    20,
+    21,
+    23,
+    99,
+    100,
+    101,
+    127,
+    128,
+    255,
+    2**15,
+    2**31 - 1,
+    2**31,
+    2**32 - 1,
+    2**32,
+    2**53 + 1,
+    2**63 - 1,
+    2**63,
+    2**64 - 1,
+    2**64 + 5,
+    2**70 - 1,
+]
 REPEAT_BYTES = 32 * 1024
 INFLATED_LENGTHS = [2**31 - 1, 2**31, 2**32 - 1, 2**32, 2**32 + 17, 2**62, 2**63, 2**64 - 1]
 INVALID_UTF8 = [b"\xff", b"\xc0\x80", b"\xed\xa0\x80", b"abc\xfe\xfedef", b"\xe2\x82", b"\x00\x00", "σ".encode() * 3]
@@ -189,7 +219,9 @@ def structural(draw, buf: bytes) -> tuple[bytes, str]:
         # small (at most REPEAT_BYTES more), so that work in proportion to it fits in TIME_LIMIT.
         copies = draw(st.one_of(st.integers(1, 3), st.integers(100, 3000)))
         copies = max(1, min(copies, REPEAT_BYTES // (loc.end - loc.start)))
-        return replace_in(buf, loc, loc.end, loc.end, buf[loc.start : loc.end] * copies), f"repeat {loc} {copies} more times"
+        return replace_in(
+            buf, loc, loc.end, loc.end, buf[loc.start : loc.end] * copies
+        ), f"repeat {loc} {copies} more times"
     if op == "drop":
         return replace_in(buf, loc, loc.start, loc.end, b""), f"drop {loc}"
     if op == "merge":  # a repeated copy of a top-level field appended at the end (protobuf merges it)
@@ -197,8 +229,14 @@ def structural(draw, buf: bytes) -> tuple[bytes, str]:
         pick = top[draw(st.integers(0, len(top) - 1))]
         return buf + buf[pick.start : pick.end], f"append copy of top-level {pick}"
     if op == "retag":  # another field number (TF's schemas use 1-14, 31-35, 51-56) and/or wire type
-        number = draw(st.one_of(st.integers(1, 16), st.integers(31, 35), st.integers(51, 56),
-                                st.sampled_from([0, 19000, 2**29 - 1, 2**29, 2**32])))
+        number = draw(
+            st.one_of(
+                st.integers(1, 16),
+                st.integers(31, 35),
+                st.integers(51, 56),
+                st.sampled_from([0, 19000, 2**29 - 1, 2**29, 2**32]),
+            )
+        )
         wire_type = draw(st.one_of(st.just(loc.wire_type), st.integers(0, 7)))
         new_tag = varint(number << 3 | wire_type)
         if wire_type == 0 and loc.wire_type != 0 and draw(st.booleans()):  # a number where a message was
@@ -222,7 +260,9 @@ def structural(draw, buf: bytes) -> tuple[bytes, str]:
         value = draw(st.one_of(st.sampled_from(INTERESTING_VARINTS), st.integers(0, 2**64 - 1)))
         return replace_in(buf, loc, loc.value_start, loc.end, varint(value)), f"set {loc} to {value}"
     if loc.wire_type != 2:
-        return replace_in(buf, loc, loc.value_start, loc.end, draw(st.binary(min_size=0, max_size=9))), f"overwrite {loc}"
+        return replace_in(
+            buf, loc, loc.value_start, loc.end, draw(st.binary(min_size=0, max_size=9))
+        ), f"overwrite {loc}"
     payload = buf[loc.value_start : loc.end]
     if op == "inflate":
         length = len(payload)
@@ -237,7 +277,9 @@ def structural(draw, buf: bytes) -> tuple[bytes, str]:
     if op == "nest":
         pattern = draw(st.sampled_from(RECURSIVE_PATTERNS))
         levels = draw(st.one_of(st.integers(1, 10), st.integers(90, 110), st.integers(111, 400)))
-        return replace_in(buf, loc, loc.value_start, loc.end, wrap(payload, pattern, levels)), f"nest {loc} {levels}x in {pattern}"
+        return replace_in(
+            buf, loc, loc.value_start, loc.end, wrap(payload, pattern, levels)
+        ), f"nest {loc} {levels}x in {pattern}"
     choice = draw(st.sampled_from(["utf8", "empty", "random", "other", "cut", "double", "varint"]))
     if choice == "utf8":
         new = draw(st.sampled_from(INVALID_UTF8))
@@ -295,19 +337,76 @@ def raw(draw, buf: bytes, kind: str) -> tuple[bytes, str]:
 
 
 PBTXT_SNIPPETS = [
-    "meta_graphs { }", "meta_graphs { meta_info_def { tags: 'serve' } }", "saved_model_schema_version: 99",
-    "saved_model_schema_version: 18446744073709551616", "saved_model_schema_version: -1", "meta_graphz { }",
-    "dtype: 9999", "dtype: 99999999999", "dtype: -2147483649", "dtype: DT_NOPE", "type_spec_class: 4294967296", "size: -99999999999999999999", "name: '\\377\\376'", "key: \"\\xc0\\x80\"",
-    "{", "}", "<", ">", "[", "]", ":", "\"", "'", "#", "\\", "\x00", "\u00e9", "1e999", "nan", "-inf",
-    "tensor_content: '\\000\\001'", "unknown_rank: true", "[type.googleapis.com/x] { }",
+    "meta_graphs { }",
+    "meta_graphs { meta_info_def { tags: 'serve' } }",
+    "saved_model_schema_version: 99",
+    "saved_model_schema_version: 18446744073709551616",
+    "saved_model_schema_version: -1",
+    "meta_graphz { }",
+    "dtype: 9999",
+    "dtype: 99999999999",
+    "dtype: -2147483649",
+    "dtype: DT_NOPE",
+    "type_spec_class: 4294967296",
+    "size: -99999999999999999999",
+    "name: '\\377\\376'",
+    'key: "\\xc0\\x80"',
+    "{",
+    "}",
+    "<",
+    ">",
+    "[",
+    "]",
+    ":",
+    '"',
+    "'",
+    "#",
+    "\\",
+    "\x00",
+    "\u00e9",
+    "1e999",
+    "nan",
+    "-inf",
+    "tensor_content: '\\000\\001'",
+    "unknown_rank: true",
+    "[type.googleapis.com/x] { }",
 ]
 
 
 PBTXT_VALUES = [
-    "0", "-1", "1", "2147483647", "2147483648", "-2147483649", "4294967296", "18446744073709551615",
-    "18446744073709551616", "-9223372036854775809", "99999999999999999999", "1e309", "-1e309", "nan", "inf", "0x10",
-    "1.5", "true", "false", "tru", "DT_FLOAT", "DT_NOPE", "RAGGED_TENSOR_SPEC", "''", "'\\377\\376'", "'\\ud800'",
-    "'\\x'", "'\\U0010ffff'", "\"a\\\"b\"", "'x:0'", "{ }", "[1, 2]", "<>",
+    "0",
+    "-1",
+    "1",
+    "2147483647",
+    "2147483648",
+    "-2147483649",
+    "4294967296",
+    "18446744073709551615",
+    "18446744073709551616",
+    "-9223372036854775809",
+    "99999999999999999999",
+    "1e309",
+    "-1e309",
+    "nan",
+    "inf",
+    "0x10",
+    "1.5",
+    "true",
+    "false",
+    "tru",
+    "DT_FLOAT",
+    "DT_NOPE",
+    "RAGGED_TENSOR_SPEC",
+    "''",
+    "'\\377\\376'",
+    "'\\ud800'",
+    "'\\x'",
+    "'\\U0010ffff'",
+    '"a\\"b"',
+    "'x:0'",
+    "{ }",
+    "[1, 2]",
+    "<>",
 ]
 
 
@@ -341,8 +440,9 @@ def text_mutation(draw, buf: bytes) -> tuple[bytes, str]:
         inner = "composite_tensor { components { " * levels + "name: 'a:0' " + "} } " * levels
         if draw(st.booleans()):
             inner = inner[: draw(st.integers(0, len(inner)))]  # unbalanced
-        deep = ("meta_graphs { signature_def { key: 'deep' value { inputs { key: 'x' value { " + inner
-                + "} } } } }\n").encode()
+        deep = (
+            "meta_graphs { signature_def { key: 'deep' value { inputs { key: 'x' value { " + inner + "} } } } }\n"
+        ).encode()
         return deep + buf, f"prepend {levels} nested composite tensors"
     if op == "binary":
         pos = draw(st.integers(0, len(buf)))

@@ -41,10 +41,12 @@ def float_type() -> attr_value_pb2.AttrValue:
 
 def small_graph() -> graph_pb2.GraphDef:
     graph = graph_pb2.GraphDef()
-    graph.node.extend([
-        node("x", "Placeholder", dtype=float_type()),
-        node("y", "Identity", "x", T=float_type()),
-    ])
+    graph.node.extend(
+        [
+            node("x", "Placeholder", dtype=float_type()),
+            node("y", "Identity", "x", T=float_type()),
+        ]
+    )
     return graph
 
 

@@ -52,6 +52,7 @@ def _truncated(keep):
         data = (model / "saved_model.pb").read_bytes()
         (model / "saved_model.pb").write_bytes(data[: keep(len(data))])
         return model
+
     return make
 
 
@@ -79,6 +80,7 @@ def _without(source: Path, removed: str):
         path = model / removed
         shutil.rmtree(path) if path.is_dir() else path.unlink()
         return model
+
     return make
 
 
@@ -105,7 +107,9 @@ CASES = {
     "huge_length_prefix": lambda t: _pb(t, varint(2 << 3 | 2) + varint(2**62) + b"\x00" * 16),
     "graphdef_as_pb": lambda t: _pb(t, _graphdef()),
     # a legacy export's MetaGraphDef: graph_def (2) has meta_graphs' wire type; parsers descend into garbage
-    "metagraphdef_as_pb": lambda t: _pb(t, (TESTDATA / "real" / "hist_half_plus_two" / "00000123" / "export.meta").read_bytes()),
+    "metagraphdef_as_pb": lambda t: _pb(
+        t, (TESTDATA / "real" / "hist_half_plus_two" / "00000123" / "export.meta").read_bytes()
+    ),
     "schema_version_99": lambda t: _pb(t, (TESTDATA / "minimal" / "saved_model.pb").read_bytes() + b"\x08\x63"),
     "nested_depth_86": lambda t: _pb(t, nested_model(86)),
     "nested_depth_100": lambda t: _pb(t, nested_model(100)),

@@ -41,7 +41,9 @@ class MotoServer:
         self.port = free_port()
         self.process = subprocess.Popen(
             [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, **ACCESS},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env={**os.environ, **ACCESS},
         )
         wait_for(self.port)
         self.endpoint = f"http://127.0.0.1:{self.port}"
@@ -113,8 +115,14 @@ class CountingProxy:
 def cli_env(endpoint: str, **extra: str) -> dict[str, str]:
     """The environment a sigtool subprocess gets: AWS's own variables, nothing from the user's ~/.aws."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "GOOGLE_"))}
-    env.update(ACCESS, AWS_ENDPOINT_URL=endpoint, AWS_CONFIG_FILE=os.devnull, AWS_SHARED_CREDENTIALS_FILE=os.devnull,
-               AWS_EC2_METADATA_DISABLED="true", COLUMNS="100")
+    env.update(
+        ACCESS,
+        AWS_ENDPOINT_URL=endpoint,
+        AWS_CONFIG_FILE=os.devnull,
+        AWS_SHARED_CREDENTIALS_FILE=os.devnull,
+        AWS_EC2_METADATA_DISABLED="true",
+        COLUMNS="100",
+    )
     env.update(extra)
     return env
 
@@ -123,9 +131,12 @@ def s3_client(endpoint: str):
     """An s3fs filesystem for setting up buckets (talks to moto directly, so proxies count only sigtool)."""
     import s3fs
 
-    return s3fs.S3FileSystem(key=ACCESS["AWS_ACCESS_KEY_ID"], secret=ACCESS["AWS_SECRET_ACCESS_KEY"],
-                             endpoint_url=endpoint,
-                             skip_instance_cache=True)
+    return s3fs.S3FileSystem(
+        key=ACCESS["AWS_ACCESS_KEY_ID"],
+        secret=ACCESS["AWS_SECRET_ACCESS_KEY"],
+        endpoint_url=endpoint,
+        skip_instance_cache=True,
+    )
 
 
 def upload(fs, local: Path, key: str) -> None:

@@ -14,14 +14,22 @@ from sigtool.sample import sample_request
 
 
 MANIFEST = {
-    "tf1_classify_regress_predict": {"feature_spec": {
-        "x": {"type": "FixedLenFeature", "dtype": "float32", "shape": [1], "default_value": None},
-        "x2": {"type": "FixedLenFeature", "dtype": "float32", "shape": [1], "default_value": [0.0]},
-        "color": {"type": "FixedLenFeature", "dtype": "string", "shape": [1], "default_value": ["red"]}}},
-    "tf1_pbtxt": {"feature_spec": {"x": {"type": "FixedLenFeature", "dtype": "float32", "shape": [1], "default_value": None}}},
+    "tf1_classify_regress_predict": {
+        "feature_spec": {
+            "x": {"type": "FixedLenFeature", "dtype": "float32", "shape": [1], "default_value": None},
+            "x2": {"type": "FixedLenFeature", "dtype": "float32", "shape": [1], "default_value": [0.0]},
+            "color": {"type": "FixedLenFeature", "dtype": "string", "shape": [1], "default_value": ["red"]},
+        }
+    },
+    "tf1_pbtxt": {
+        "feature_spec": {"x": {"type": "FixedLenFeature", "dtype": "float32", "shape": [1], "default_value": None}}
+    },
 }
-MODEL_DIRS = [(p.relative_to(TESTDATA).as_posix(), None) for p in sorted(TESTDATA.glob("real/*/*")) + sorted(TESTDATA.glob("tf/*"))
-              if p.is_dir() and not p.name.startswith("bad_half")]
+MODEL_DIRS = [
+    (p.relative_to(TESTDATA).as_posix(), None)
+    for p in sorted(TESTDATA.glob("real/*/*")) + sorted(TESTDATA.glob("tf/*"))
+    if p.is_dir() and not p.name.startswith("bad_half")
+]
 
 
 @cache
@@ -69,16 +77,23 @@ REFUSED = {
 # graph parses as tf.Examples. TF1 half_plus_two (all versions/variants), TF2 half_plus_two (through the call
 # into the signature function), the legacy session bundle's regression, the generated classify/regress model.
 HALF_PLUS_TWO = [
-    "real/saved_model_half_plus_two_2_versions/00000123", "real/saved_model_half_plus_two_2_versions/00000124",
-    "real/saved_model_half_plus_two_cpu/00000123", "real/saved_model_half_plus_two_gpu/00000123",
-    "real/saved_model_half_plus_two_mkl/00000123", "real/saved_model_half_plus_two_tf2_cpu/00000123",
+    "real/saved_model_half_plus_two_2_versions/00000123",
+    "real/saved_model_half_plus_two_2_versions/00000124",
+    "real/saved_model_half_plus_two_cpu/00000123",
+    "real/saved_model_half_plus_two_gpu/00000123",
+    "real/saved_model_half_plus_two_mkl/00000123",
+    "real/saved_model_half_plus_two_tf2_cpu/00000123",
     "real/saved_model_half_plus_two_cpu_with_empty_saved_model_config/00000123",
     "real/saved_model_half_plus_two_cpu_with_saved_model_config/00000123",
 ]
-EXAMPLES_BODY = {(rel, key) for rel in HALF_PLUS_TWO for key in ("classify_x_to_y", "regress_x_to_y", "regress_x_to_y2")}
+EXAMPLES_BODY = {
+    (rel, key) for rel in HALF_PLUS_TWO for key in ("classify_x_to_y", "regress_x_to_y", "regress_x_to_y2")
+}
 EXAMPLES_BODY |= {("real/session_bundle_half_plus_two/00000123", "serving_default")}
-EXAMPLES_BODY |= {("tf/tf1_classify_regress_predict", k)
-                  for k in ("serving_default", "classify", "classify_classes_only", "classify_scores_only", "regress")}
+EXAMPLES_BODY |= {
+    ("tf/tf1_classify_regress_predict", k)
+    for k in ("serving_default", "classify", "classify_classes_only", "classify_scores_only", "regress")
+}
 EXAMPLES_BODY |= {("tf/tf1_pbtxt", "regress")}
 
 

@@ -49,14 +49,20 @@ INT32 = sig(spec("default", "DT_INT32", None))
 FLOAT = sig(spec("default", "DT_FLOAT", None))
 DOUBLE = sig(spec("default", "DT_DOUBLE", None))
 STRING = sig(spec("default", "DT_STRING", None))
-MULTI = sig(spec("int_tensor", "DT_INT32", None), spec("str_tensor", "DT_STRING", None), spec("float_tensor", "DT_FLOAT", None),
-            spec("dbl_tensor", "DT_DOUBLE", None))
+MULTI = sig(
+    spec("int_tensor", "DT_INT32", None),
+    spec("str_tensor", "DT_STRING", None),
+    spec("float_tensor", "DT_FLOAT", None),
+    spec("dbl_tensor", "DT_DOUBLE", None),
+)
 TWO = sig(spec("int_tensor", "DT_INT32", None), spec("str_tensor", "DT_STRING", None))
 DBL_MAX, DBL_MIN = sys.float_info.max, sys.float_info.min
 
 
 CLASSIFY_SIG = sig(spec("inputs", "DT_STRING", None), method=CLASSIFY)
 EX1 = '{"examples": [{"names": ["foo","bar"], "ratings": [8.0, 9.0], "age": 20}, {"names": ["baz"], "ratings": 6.0}]}'
-EX2 = ('{"signature_name": "custom_signture", "context": {"query": "pizza", "location": ["sfo"]}, "examples": '
-       '[{"names": ["foo","bar"], "ratings": [8.0, 9.0, NaN, Infinity], "age": 20}, {"names": ["baz", '
-       '{"b64": "aGVsbG8="}], "ratings": 6.0, "intboolmix": [1, true, false]}, {"names": "bar", "ratings": -Infinity}]}')
+EX2 = (
+    '{"signature_name": "custom_signture", "context": {"query": "pizza", "location": ["sfo"]}, "examples": '
+    '[{"names": ["foo","bar"], "ratings": [8.0, 9.0, NaN, Infinity], "age": 20}, {"names": ["baz", '
+    '{"b64": "aGVsbG8="}], "ratings": 6.0, "intboolmix": [1, true, false]}, {"names": "bar", "ratings": -Infinity}]}'
+)

@@ -21,7 +21,7 @@ from sigtool.model import CLASSIFY, PREDICT, REGRESS, MetaGraph, ModelFiles, Sig
 # --- Serving's signature validity table, both method-check modes -------------------
 
 OK, METHOD = "ok", "method"
-NO_SCORES = "at least one of \"classes\" or \"scores\""
+NO_SCORES = 'at least one of "classes" or "scores"'
 TABLE = {
     # model: {signature: (classify off, regress off, predict on, classify on, regress on)}
     "saved_model_half_plus_two_2_versions": {
@@ -49,8 +49,11 @@ TABLE = {
     },
 }
 ROWS = [(m, s, row) for m, sigs in TABLE.items() for s, row in sigs.items()]
-METHOD_TEXT = {"classify": "Expected classification signature method_name", "regress": "Expected regression signature method_name",
-               "predict": "Expected prediction signature method_name"}
+METHOD_TEXT = {
+    "classify": "Expected classification signature method_name",
+    "regress": "Expected regression signature method_name",
+    "predict": "Expected prediction signature method_name",
+}
 
 
 def outcome(problem: str | None, expected: str, api: str) -> None:
@@ -109,14 +112,20 @@ def test_zero_input_predict_is_a_rest_note():
 
 
 def test_dtype_and_shape_warnings():
-    sig = Signature("c", CLASSIFY, (spec("inputs", "DT_FLOAT", shape=(-1, 1)),), (spec("scores", "DT_INT32", shape=(-1,)),))
+    sig = Signature(
+        "c", CLASSIFY, (spec("inputs", "DT_FLOAT", shape=(-1, 1)),), (spec("scores", "DT_INT32", shape=(-1,)),)
+    )
     assert {f.where for f in findings(model(sig), "TYPE001")} == {"serve/c/inputs/inputs", "serve/c/outputs/scores"}
     assert {f.where for f in findings(model(sig), "SHAPE001")} == {"serve/c/inputs/inputs", "serve/c/outputs/scores"}
     reg = Signature("r", REGRESS, (spec("inputs", "DT_STRING"),), (spec("outputs", shape=(-1, 1)),))
     assert not findings(model(reg), "SHAPE001") and not findings(model(reg), "TYPE001")
     # unknown rank: a tensor_shape with unknown_rank set
-    unknown = Signature("r", REGRESS, (spec("inputs", "DT_STRING", shape=None, shape_present=True),),
-                        (spec("outputs", shape=None, shape_present=True),))
+    unknown = Signature(
+        "r",
+        REGRESS,
+        (spec("inputs", "DT_STRING", shape=None, shape_present=True),),
+        (spec("outputs", shape=None, shape_present=True),),
+    )
     assert not findings(model(unknown), "SHAPE001")
 
 
@@ -135,9 +144,11 @@ def test_serve_tag_and_serving_default():
 def test_missing_variables_are_errors(tmp_path):
     import shutil
 
-    cases = (("missing_variables_tf1", REAL / "saved_model_half_plus_two_cpu" / "00000123", "variables", "variables/"),
-             ("missing_variables_tf2", GEN / "tf2_warmup", "variables", "variables/"),
-             ("variables_index_missing", GEN / "tf2_warmup", "variables/variables.index", "variables/variables.index"))
+    cases = (
+        ("missing_variables_tf1", REAL / "saved_model_half_plus_two_cpu" / "00000123", "variables", "variables/"),
+        ("missing_variables_tf2", GEN / "tf2_warmup", "variables", "variables/"),
+        ("variables_index_missing", GEN / "tf2_warmup", "variables/variables.index", "variables/variables.index"),
+    )
     for name, source, removed, missing in cases:
         model = tmp_path / name
         shutil.copytree(source, model)
@@ -152,7 +163,11 @@ def test_missing_variables_are_errors(tmp_path):
 def test_missing_and_escaping_assets():
     from sigtool.model import AssetFile
 
-    mg = MetaGraph(("serve",), (), asset_files=(AssetFile("a:0", "vocab.txt"), AssetFile("b:0", "../../etc/passwd"), AssetFile("c:0", "ok.txt")))
+    mg = MetaGraph(
+        ("serve",),
+        (),
+        asset_files=(AssetFile("a:0", "vocab.txt"), AssetFile("b:0", "../../etc/passwd"), AssetFile("c:0", "ok.txt")),
+    )
     info = model(meta_graphs=(mg,), files=ModelFiles(variables=(), assets=("ok.txt",), assets_extra=()))
     messages = {f.where: f.message for f in findings(info, "SERVE004")}
     assert "missing" in messages["serve/assets/vocab.txt"]
@@ -222,7 +237,10 @@ def test_unsafe_ops_in_tf1_graph_and_tf2_functions():
         info = load(str(GEN / name), graph=True)
         ops = {f.message.split()[1] for f in findings(info, "SEC001")}
         assert ops == {"ReadFile", "WriteFile", "PrintV2"}, name
-        assert {f.message.split()[1] for f in findings(info, "SEC001", allow_ops=frozenset({"PrintV2"}))} == {"ReadFile", "WriteFile"}
+        assert {f.message.split()[1] for f in findings(info, "SEC001", allow_ops=frozenset({"PrintV2"}))} == {
+            "ReadFile",
+            "WriteFile",
+        }
 
 
 def test_deny_op_extends_the_list():
@@ -234,13 +252,22 @@ def test_deny_op_extends_the_list():
 
 # --- the valid real models raise no errors ------------------------------------------------------
 
-VALID = ["saved_model_half_plus_two_2_versions", "saved_model_half_plus_two_cpu", "saved_model_half_plus_two_gpu",
-         "saved_model_half_plus_two_mkl", "saved_model_half_plus_two_tf2_cpu", "saved_model_counter",
-         "saved_model_half_plus_two_cpu_with_saved_model_config", "matrix_half_plus_two"]
+VALID = [
+    "saved_model_half_plus_two_2_versions",
+    "saved_model_half_plus_two_cpu",
+    "saved_model_half_plus_two_gpu",
+    "saved_model_half_plus_two_mkl",
+    "saved_model_half_plus_two_tf2_cpu",
+    "saved_model_counter",
+    "saved_model_half_plus_two_cpu_with_saved_model_config",
+    "matrix_half_plus_two",
+]
 VALID_GENERATED = ["keras_functional_export", "keras_functional_tfsave", "keras_string_lookup"]
 
 
-@pytest.mark.parametrize("path", [REAL / n for n in VALID] + [GEN / n for n in VALID_GENERATED], ids=VALID + VALID_GENERATED)
+@pytest.mark.parametrize(
+    "path", [REAL / n for n in VALID] + [GEN / n for n in VALID_GENERATED], ids=VALID + VALID_GENERATED
+)
 def test_valid_models_raise_no_errors(path):
     result = invoke("check", path, "-f", "json")
     report = json.loads(result.stdout)

@@ -91,7 +91,9 @@ def test_graph001_unknown_op_index_not_checked():
 
 def test_graph001_list_attr_counts_outputs():
     nodes = TF1 + [node("n", "IdentityN", "x", "y", T=types("DT_FLOAT", "DT_FLOAT"))]
-    assert wheres(graph_model(nodes, wired("s", {"x": "x:0"}, {"a": "n:1", "b": "n:2"})), "GRAPH001") == ["serve/s/outputs/b"]
+    assert wheres(graph_model(nodes, wired("s", {"x": "x:0"}, {"a": "n:1", "b": "n:2"})), "GRAPH001") == [
+        "serve/s/outputs/b"
+    ]
 
 
 def test_graph001_tf2_call_outputs_through_tout_and_function():
@@ -126,7 +128,10 @@ def test_graph001_sparse_and_composite_components():
         sparse=SparseNames(values="x:0", indices="missing_indices:0", dense_shape="x:0"),
     )
     inner = CompositeSpec(
-        "RAGGED_TENSOR_SPEC", "RaggedTensorSpec", 2, (spec("", name="y:0"), spec("", "DT_INT64", name="missing_splits:0"))
+        "RAGGED_TENSOR_SPEC",
+        "RaggedTensorSpec",
+        2,
+        (spec("", name="y:0"), spec("", "DT_INT64", name="missing_splits:0")),
     )
     ragged = TensorSpec("rt", "DT_INVALID", None, False, "composite_tensor", composite=inner)
     info = graph_model(TF1, Signature("s", "tensorflow/serving/predict", (sparse,), (ragged,)))
@@ -162,7 +167,8 @@ def test_graph002_float_tensorinfo_on_string_placeholder():
 def test_graph002_output_dtype_from_attrs():
     nodes = TF1 + [node("c", "Cast", "y", DstT=T("DT_INT64")), node("eq", "Equal", "y", "x", T=T("DT_FLOAT"))]
     info = graph_model(
-        nodes, wired("s", {"x": "x:0"}, {"y": "y:0", "c": "c:0", "eq": "eq:0"}, y="DT_INT32", c="DT_INT64", eq="DT_BOOL")
+        nodes,
+        wired("s", {"x": "x:0"}, {"y": "y:0", "c": "c:0", "eq": "eq:0"}, y="DT_INT32", c="DT_INT64", eq="DT_BOOL"),
     )
     ((where, message),) = found(info, "GRAPH002")
     assert where == "serve/s/outputs/y"

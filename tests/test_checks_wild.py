@@ -339,7 +339,9 @@ def test_graph004_control_walk_ends_on_cycles_and_long_chains():
         node("next", "NextIteration", "merge"),
         node("c", "Const", "^merge"),
     ]
-    assert [w for w, _ in found(model(wired("s", {"x": "x:0"}, {"y": "c:0"}), nodes=loop), "GRAPH004")] == ["serve/s/outputs/y"]
+    assert [w for w, _ in found(model(wired("s", {"x": "x:0"}, {"y": "c:0"}), nodes=loop), "GRAPH004")] == [
+        "serve/s/outputs/y"
+    ]
     chain = [X, VAR, node("n0", "AssignAddVariableOp", "v", "x")]
     chain += [node(f"n{i}", "NoOp", f"^n{i - 1}") for i in range(1, 20_000)]
     chain.append(node("value", "Const", "^n19999"))

@@ -17,6 +17,7 @@ TWO = REAL / "saved_model_half_plus_two_2_versions"
 CPU = REAL / "saved_model_half_plus_two_cpu"
 TF2 = REAL / "saved_model_half_plus_two_tf2_cpu"
 
+
 def needs_tf(test):
     """Runs TensorFlow: marked tf (not in `make test-fast`), skipped where TensorFlow is not installed."""
     installed = importlib.util.find_spec("tensorflow") is not None
@@ -32,11 +33,36 @@ def compact(body: str) -> str:
 REST_GOLDENS = [
     (TWO, ["--version", "123"], '{"instances": [[1.0, 2.0], [3.0, 4.0]]}', '{"predictions": [[2.5, 3.0], [3.5, 4.0]]}'),
     (TWO, ["--version", "123"], '{"instances": [1.0, 2.0]}', '{"predictions": [2.5, 3.0]}'),
-    (TWO, ["--version", "123"], '{"signature_name": "serving_default", "instances": [3.0, 4.0]}', '{"predictions": [3.5, 4.0]}'),
-    (TWO, ["--version", "123"], '{"signature_name": "serving_default", "inputs": [3.0, 4.0]}', '{"outputs": [3.5, 4.0]}'),
-    (TWO, ["--version", "123"], '{"signature_name": "regress_x_to_y", "examples": [ { "x": 80.0 } ] }', '{"results": [42.0]}'),
-    (TWO, ["--version", "123"], '{"signature_name": "classify_x_to_y", "examples": [ { "x": 20.0 } ] }', '{"results": [[["", 12.0]]]}'),
-    (TWO, ["--version", "123"], '{"signature_name": "classify_x_to_y", "examples": [ { "x": 10.0 } ] }', '{"results": [[["", 7.0]]]}'),
+    (
+        TWO,
+        ["--version", "123"],
+        '{"signature_name": "serving_default", "instances": [3.0, 4.0]}',
+        '{"predictions": [3.5, 4.0]}',
+    ),
+    (
+        TWO,
+        ["--version", "123"],
+        '{"signature_name": "serving_default", "inputs": [3.0, 4.0]}',
+        '{"outputs": [3.5, 4.0]}',
+    ),
+    (
+        TWO,
+        ["--version", "123"],
+        '{"signature_name": "regress_x_to_y", "examples": [ { "x": 80.0 } ] }',
+        '{"results": [42.0]}',
+    ),
+    (
+        TWO,
+        ["--version", "123"],
+        '{"signature_name": "classify_x_to_y", "examples": [ { "x": 20.0 } ] }',
+        '{"results": [[["", 12.0]]]}',
+    ),
+    (
+        TWO,
+        ["--version", "123"],
+        '{"signature_name": "classify_x_to_y", "examples": [ { "x": 10.0 } ] }',
+        '{"results": [[["", 7.0]]]}',
+    ),
     (CPU, [], '{"instances": [2.0, 3.0, 4.0]}', '{"predictions": [3.0, 3.5, 4.0]}'),
     (CPU, [], '{"inputs": [2.0, 3.0, 4.0]}', '{"outputs": [3.0, 3.5, 4.0]}'),
     (CPU, [], '{"signature_name": "classify_x_to_y", "examples": [{"x": 2.0}]}', '{"results": [[["", 3.0]]]}'),
@@ -46,7 +72,9 @@ REST_GOLDENS = [
 
 
 @needs_tf
-@pytest.mark.parametrize("model,extra,request_body,response", REST_GOLDENS, ids=[f"{m.name}:{r[:40]}" for m, _, r, _ in REST_GOLDENS])
+@pytest.mark.parametrize(
+    "model,extra,request_body,response", REST_GOLDENS, ids=[f"{m.name}:{r[:40]}" for m, _, r, _ in REST_GOLDENS]
+)
 def test_rest_goldens(model, extra, request_body, response):
     result = invoke("run", model, *extra, "--input-json", request_body, "-f", "json")
     assert result.exit_code == 0, result.stderr
@@ -180,7 +208,9 @@ def test_one_input_source_only():
 
 
 def test_unsafe_models_are_refused_before_loading():
-    message = assert_one_error_line(invoke("run", GEN / "tf1_denylisted_ops", "--input-json", '{"instances": [1.0]}'), 1)
+    message = assert_one_error_line(
+        invoke("run", GEN / "tf1_denylisted_ops", "--input-json", '{"instances": [1.0]}'), 1
+    )
     assert "--allow-unsafe-ops" in message
 
 
@@ -205,8 +235,15 @@ def test_tensorflow_missing_is_one_line_exit_4():
 # --- malformed inputs (tests/malformed.py) through run --sample --dry-run ---------------------------
 
 # Those TensorFlow's reader accepts with at least one MetaGraph (test_hardening asks TF live which they are).
-READABLE = {"schema_version_99", "nested_depth_86", "nested_depth_100", "both_pb_and_pbtxt",
-            "missing_variables_tf1", "missing_variables_tf2", "variables_index_missing"}
+READABLE = {
+    "schema_version_99",
+    "nested_depth_86",
+    "nested_depth_100",
+    "both_pb_and_pbtxt",
+    "missing_variables_tf1",
+    "missing_variables_tf2",
+    "variables_index_missing",
+}
 
 
 @pytest.mark.parametrize("name", sorted(malformed.CASES))

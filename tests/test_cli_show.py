@@ -66,7 +66,9 @@ def test_smcli_narrow_selections_follow_the_grammar(path):
 
 def test_smcli_reference_text_for_the_counter():
     # saved_model_cli's output: saved_model_counter__tag_set_serve__signature_def_incr_counter_by.txt
-    result = invoke("show", REAL / "saved_model_counter", "--tag-set", "serve", "--signature", "incr_counter_by", "-f", "smcli")
+    result = invoke(
+        "show", REAL / "saved_model_counter", "--tag-set", "serve", "--signature", "incr_counter_by", "-f", "smcli"
+    )
     assert result.stdout == (
         "The given SavedModel SignatureDef contains the following input(s):\n"
         "  inputs['delta'] tensor_info:\n"
@@ -108,7 +110,9 @@ def test_tag_set_order_does_not_matter():
 def test_unknown_signature_lists_the_valid_keys_sorted():
     path = REAL / "saved_model_half_plus_two_cpu"
     message = assert_one_error_line(invoke("show", path, "--tag-set", "serve", "--signature", "nope"), 2)
-    assert message.endswith("valid keys: classify_x_to_y, regress_x2_to_y3, regress_x_to_y, regress_x_to_y2, serving_default")
+    assert message.endswith(
+        "valid keys: classify_x_to_y, regress_x2_to_y3, regress_x_to_y, regress_x_to_y2, serving_default"
+    )
 
 
 def test_signature_without_tag_set_uses_the_only_meta_graph():
@@ -234,18 +238,28 @@ def test_show_never_imports_tensorflow():
     assert result.stdout.strip().endswith("clean")
 
 
-@pytest.mark.skipif(shutil.which("sigtool") is None and not os.path.exists(os.path.join(os.path.dirname(sys.executable), "sigtool")), reason="console script not installed")
+@pytest.mark.skipif(
+    shutil.which("sigtool") is None and not os.path.exists(os.path.join(os.path.dirname(sys.executable), "sigtool")),
+    reason="console script not installed",
+)
 def test_console_script_and_python_m_work():
     script = os.path.join(os.path.dirname(sys.executable), "sigtool")
     for cmd in ([script], [sys.executable, "-m", "sigtool"]):
-        result = subprocess.run(cmd + ["show", str(REAL / "matrix_half_plus_two"), "-f", "json"], capture_output=True, text=True)
+        result = subprocess.run(
+            cmd + ["show", str(REAL / "matrix_half_plus_two"), "-f", "json"], capture_output=True, text=True
+        )
         assert result.returncode == 0, result.stderr
         assert json.loads(result.stdout)["meta_graphs"][0]["signatures"][0]["key"] == "serving_default"
 
 
 def test_no_color_and_no_terminal_codes_when_piped():
     env = dict(os.environ, NO_COLOR="1")
-    result = subprocess.run([sys.executable, "-m", "sigtool", "show", str(REAL / "saved_model_half_plus_two_cpu")], capture_output=True, text=True, env=env)
+    result = subprocess.run(
+        [sys.executable, "-m", "sigtool", "show", str(REAL / "saved_model_half_plus_two_cpu")],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     assert result.returncode == 0
     assert "\x1b[" not in result.stdout
 

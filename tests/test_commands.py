@@ -20,15 +20,17 @@ BOOSTED = str(TESTDATA / "wild" / "checks" / "boosted_trees")
 
 def _without_tensorflow(*args: str) -> subprocess.CompletedProcess:
     """sigtool in a fresh interpreter that fails loudly if anything imports TensorFlow."""
-    code = ("import sys\n"
-            "class Refuse:\n"
-            "    def find_spec(self, name, path=None, target=None):\n"
-            "        if name == 'tensorflow' or name.startswith('tensorflow.'):\n"
-            "            raise ImportError('tensorflow imported')\n"
-            "sys.meta_path.insert(0, Refuse())\n"
-            "from sigtool.cli import main\n"
-            f"sys.argv = ['sigtool', *{list(args)!r}]\n"
-            "main()\n")
+    code = (
+        "import sys\n"
+        "class Refuse:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'tensorflow' or name.startswith('tensorflow.'):\n"
+        "            raise ImportError('tensorflow imported')\n"
+        "sys.meta_path.insert(0, Refuse())\n"
+        "from sigtool.cli import main\n"
+        f"sys.argv = ['sigtool', *{list(args)!r}]\n"
+        "main()\n"
+    )
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
 
 
@@ -128,8 +130,16 @@ def test_run_names_the_ops_this_tensorflow_cannot_run():
 
 def test_show_metadata_is_servings_response_for_the_version_asked():
     golden = TESTDATA / "metadata" / "saved_model_half_plus_two_2_versions_metadata.json"
-    result = _without_tensorflow("show", str(TESTDATA / "real" / "saved_model_half_plus_two_2_versions"), "-f", "metadata",
-                                 "--model-name", "saved_model_half_plus_two_2_versions", "--model-version", "00000123")
+    result = _without_tensorflow(
+        "show",
+        str(TESTDATA / "real" / "saved_model_half_plus_two_2_versions"),
+        "-f",
+        "metadata",
+        "--model-name",
+        "saved_model_half_plus_two_2_versions",
+        "--model-version",
+        "00000123",
+    )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == json.loads(golden.read_text())
 

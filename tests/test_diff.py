@@ -30,8 +30,9 @@ def spec(key, dtype="DT_FLOAT", shape=(-1, 1), name=None):
 
 def model(*signatures, tags=("serve",), tf_version="", ops=None):
     mg = MetaGraph(tags=tags, signatures=tuple(signatures), tensorflow_version=tf_version, ops=ops)
-    return SavedModelInfo(path="m", source="m/saved_model.pb", format="saved_model_pb", schema_version=1,
-                          meta_graphs=(mg,))
+    return SavedModelInfo(
+        path="m", source="m/saved_model.pb", format="saved_model_pb", schema_version=1, meta_graphs=(mg,)
+    )
 
 
 def sig(key="serving_default", method=PREDICT, inputs=(spec("x"),), outputs=(spec("y"),)):
@@ -52,11 +53,21 @@ def test_codes_are_documented_and_grouped_by_severity():
         assert code[4] == first[kind.severity], code
 
 
-@pytest.mark.parametrize("old,new,how", [
-    ((-1, 1), (-1, 1), "same"), ((-1, 1), (8, 1), "narrower"), ((8, 1), (-1, 1), "wider"),
-    ((-1, 3), (-1, 4), "changed"), ((-1, 1), (-1, 1, 1), "changed"), (None, (-1,), "narrower"),
-    ((-1,), None, "wider"), (None, None, "same"), ((-1, 2), (3, -1), "changed"), ((), (), "same"),
-])
+@pytest.mark.parametrize(
+    "old,new,how",
+    [
+        ((-1, 1), (-1, 1), "same"),
+        ((-1, 1), (8, 1), "narrower"),
+        ((8, 1), (-1, 1), "wider"),
+        ((-1, 3), (-1, 4), "changed"),
+        ((-1, 1), (-1, 1, 1), "changed"),
+        (None, (-1,), "narrower"),
+        ((-1,), None, "wider"),
+        (None, None, "same"),
+        ((-1, 2), (3, -1), "changed"),
+        ((), (), "same"),
+    ],
+)
 def test_shape_relation(old, new, how):
     assert relation(old, new) == how
 
@@ -134,8 +145,11 @@ def test_tag_set_asked_for():
 def test_changes_are_sorted_serving_default_first():
     old = model(sig(), sig("a"), sig("z"))
     new = model(sig(inputs=[spec("x", "DT_INT32")]), sig("a", inputs=[spec("x", "DT_INT32")]))
-    assert codes(compare(old, new)) == [("DIFF007", "serve/serving_default/inputs/x"),
-                                        ("DIFF007", "serve/a/inputs/x"), ("DIFF002", "serve/z")]
+    assert codes(compare(old, new)) == [
+        ("DIFF007", "serve/serving_default/inputs/x"),
+        ("DIFF007", "serve/a/inputs/x"),
+        ("DIFF002", "serve/z"),
+    ]
 
 
 # ---------------------------------------------------------------- metadata responses
@@ -146,8 +160,9 @@ def test_metadata_golden_against_its_model_has_no_change():
         lines = []
         result = diff_models(DiffRequest(str(old), str(new)), lines.append)
         assert result.report.changes == () and result.exit_code == 0
-        assert ("Note: tf.Example features were not compared: a metadata response has no graph to read them from"
-                in lines)
+        assert (
+            "Note: tf.Example features were not compared: a metadata response has no graph to read them from" in lines
+        )
 
 
 def test_metadata_golden_against_a_model_lacking_a_signature(tmp_path):
@@ -158,7 +173,8 @@ def test_metadata_golden_against_a_model_lacking_a_signature(tmp_path):
     result = diff_models(DiffRequest(str(GOLDEN_METADATA), str(candidate)))
     assert result.exit_code == 1
     assert [(c.code, c.severity.value, c.where) for c in result.report.changes] == [
-        ("DIFF002", "breaking", "serve/regress_x_to_y2")]
+        ("DIFF002", "breaking", "serve/regress_x_to_y2")
+    ]
     assert result.summary == "1 breaking, 0 warnings, 0 info: FAILED"
 
 
@@ -167,19 +183,48 @@ def test_metadata_reader_fields():
     assert info.version == "123" and info.format == "metadata_json"
     mg = info.meta_graphs[0]
     assert mg.tags == ("serve",) and mg.graph is None and mg.ops is None
-    assert [s.key for s in mg.signatures] == ["serving_default", "classify_x_to_y", "regress_x2_to_y3",
-                                              "regress_x_to_y", "regress_x_to_y2"]
+    assert [s.key for s in mg.signatures] == [
+        "serving_default",
+        "classify_x_to_y",
+        "regress_x2_to_y3",
+        "regress_x_to_y",
+        "regress_x_to_y2",
+    ]
     classify = mg.signature("classify_x_to_y")
     assert classify.inputs == (TensorSpec("inputs", "DT_STRING", None, True, "name", "tf_example:0"),)
 
 
 def test_metadata_reader_takes_json_names_and_missing_shapes(tmp_path):
-    body = {"modelSpec": {"name": "m"}, "metadata": {"signature_def": {"signatureDef": {"s": {
-        "methodName": PREDICT,
-        "inputs": {"x": {"dtype": 1, "tensorShape": {"dim": [{"size": "-1"}], "unknownRank": False}, "name": "x:0"}},
-        "outputs": {"y": {"dtype": "DT_FLOAT", "name": "y:0"},
-                    "sp": {"dtype": "DT_INT64", "cooSparse": {"valuesTensorName": "v:0", "indicesTensorName": "i:0",
-                                                               "denseShapeTensorName": "d:0"}}}}}}}}
+    body = {
+        "modelSpec": {"name": "m"},
+        "metadata": {
+            "signature_def": {
+                "signatureDef": {
+                    "s": {
+                        "methodName": PREDICT,
+                        "inputs": {
+                            "x": {
+                                "dtype": 1,
+                                "tensorShape": {"dim": [{"size": "-1"}], "unknownRank": False},
+                                "name": "x:0",
+                            }
+                        },
+                        "outputs": {
+                            "y": {"dtype": "DT_FLOAT", "name": "y:0"},
+                            "sp": {
+                                "dtype": "DT_INT64",
+                                "cooSparse": {
+                                    "valuesTensorName": "v:0",
+                                    "indicesTensorName": "i:0",
+                                    "denseShapeTensorName": "d:0",
+                                },
+                            },
+                        },
+                    }
+                }
+            }
+        },
+    }
     path = tmp_path / "m.json"
     path.write_text(json.dumps(body))
     s = metadata_json.read(str(path)).meta_graphs[0].signature("s")
@@ -190,14 +235,19 @@ def test_metadata_reader_takes_json_names_and_missing_shapes(tmp_path):
     assert (y.shape, y.shape_present) == ((), False)
 
 
-@pytest.mark.parametrize("text,message", [
-    ("not json", "not valid JSON"),
-    ("[1, 2]", "not a GetModelMetadata response"),
-    ('{"model_spec": {}}', "metadata is not a JSON object"),
-    ('{"metadata": {"other": {}}}', 'metadata has no "signature_def"'),
-    ('{"metadata": {"signature_def": {"signature_def": {"s": {"inputs": {"x": {"dtype": "float"}}}}}}}',
-     "not a DataType"),
-])
+@pytest.mark.parametrize(
+    "text,message",
+    [
+        ("not json", "not valid JSON"),
+        ("[1, 2]", "not a GetModelMetadata response"),
+        ('{"model_spec": {}}', "metadata is not a JSON object"),
+        ('{"metadata": {"other": {}}}', 'metadata has no "signature_def"'),
+        (
+            '{"metadata": {"signature_def": {"signature_def": {"s": {"inputs": {"x": {"dtype": "float"}}}}}}}',
+            "not a DataType",
+        ),
+    ],
+)
 def test_metadata_reader_errors_are_load_errors(tmp_path, text, message):
     path = tmp_path / "bad.json"
     path.write_text(text)
@@ -258,8 +308,9 @@ def test_unknown_format_is_a_usage_error():
 
 
 def test_junit_has_one_testcase_per_compared_signature():
-    result = diff_models(DiffRequest(str(PAIRS / "classify_fails" / "old"), str(PAIRS / "classify_fails" / "new"),
-                                     fmt="junit"))
+    result = diff_models(
+        DiffRequest(str(PAIRS / "classify_fails" / "old"), str(PAIRS / "classify_fails" / "new"), fmt="junit")
+    )
     root = ET.fromstring(result.output)
     cases = root.findall("./testsuite/testcase")
     assert [c.get("name") for c in cases] == ["serving_default", "classify"]
@@ -268,15 +319,19 @@ def test_junit_has_one_testcase_per_compared_signature():
 
 
 def test_junit_tag_set_gone_fails_every_old_signature():
-    result = diff_models(DiffRequest(str(PAIRS / "tag_set_gone" / "old"), str(PAIRS / "tag_set_gone" / "new"),
-                                     fmt="junit"))
+    result = diff_models(
+        DiffRequest(str(PAIRS / "tag_set_gone" / "old"), str(PAIRS / "tag_set_gone" / "new"), fmt="junit")
+    )
     cases = ET.fromstring(result.output).findall("./testsuite/testcase")
     assert [(c.get("name"), c.find("failure").get("type")) for c in cases] == [("serving_default", "DIFF001")]
 
 
 def test_github_escapes_newlines_and_percent_and_leaves_out_info():
-    items = [ci_formats.Item("error", "a/b", "X1", "50% off\nnext"), ci_formats.Item("info", "", "X2", "quiet"),
-             ci_formats.Item("warning", "", "X3", "w")]
+    items = [
+        ci_formats.Item("error", "a/b", "X1", "50% off\nnext"),
+        ci_formats.Item("info", "", "X2", "quiet"),
+        ci_formats.Item("warning", "", "X3", "w"),
+    ]
     expected = "::error title=tool X1::a/b: 50%25 off%0Anext\n::warning title=tool X3::w\n"
     assert ci_formats.github(items, "tool") == expected
 
@@ -292,12 +347,21 @@ def _report(findings):
 @pytest.mark.parametrize("strict", [False, True])
 def test_check_formats(strict):
     clean = _report([])
-    found = _report([("SRV001", "error", "serve/c", "bad"), ("SERVE002", "warning", "serve", "no default"),
-                     ("FMT001", "info", "serve", "TF 2.21")])
+    found = _report(
+        [
+            ("SRV001", "error", "serve/c", "bad"),
+            ("SERVE002", "warning", "serve", "no default"),
+            ("FMT001", "info", "serve", "TF 2.21"),
+        ]
+    )
     github = ci_formats.check_github([found, clean], strict)
-    assert github == ("::error title=sigtool check SRV001::models/m: serve/c: bad\n"
-                      "::warning title=sigtool check SERVE002::models/m: serve: no default\n")
+    assert github == (
+        "::error title=sigtool check SRV001::models/m: serve/c: bad\n"
+        "::warning title=sigtool check SERVE002::models/m: serve: no default\n"
+    )
     root = ET.fromstring(ci_formats.check_junit([found, clean], strict))
     assert [(s.get("tests"), s.get("failures")) for s in root.findall("testsuite")] == [
-        ("3", "2" if strict else "1"), ("1", "0")]
+        ("3", "2" if strict else "1"),
+        ("1", "0"),
+    ]
     assert [c.get("name") for c in root.iter("testcase")] == ["FMT001", "SERVE002", "SRV001", "check"]

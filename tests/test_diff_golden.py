@@ -19,8 +19,10 @@ CASES = {  # golden name -> (OLD, NEW), relative to testdata/
     "tag_set_gone": ("diff/tag_set_gone/old", "diff/tag_set_gone/new"),
     "tensor_names": ("diff/tensor_names/old", "diff/tensor_names/new"),
     "metadata_vs_model": ("metadata/half_plus_two_model_metadata.json", "real/saved_model_half_plus_two_cpu/00000123"),
-    "real_tf1_vs_tf2": ("real/saved_model_half_plus_two_cpu/00000123",
-                        "real/saved_model_half_plus_two_tf2_cpu/00000123"),
+    "real_tf1_vs_tf2": (
+        "real/saved_model_half_plus_two_cpu/00000123",
+        "real/saved_model_half_plus_two_tf2_cpu/00000123",
+    ),
 }
 FORMATS = {"table": "txt", "json": "json", "github": "github.txt", "junit": "xml"}
 
@@ -68,7 +70,8 @@ def test_base_path_form_says_which_versions(tmp_path):
     assert result.exit_code == 1
     assert result.stderr.splitlines() == [
         f"Note: comparing version 9 with version 10 (the newest, which Serving would switch to) of {tmp_path}",
-        "1 breaking, 0 warnings, 0 info: FAILED"]
+        "1 breaking, 0 warnings, 0 info: FAILED",
+    ]
     body = json.loads(result.stdout)
     assert (body["old"]["path"], body["new"]["path"]) == (str(tmp_path / "9"), str(tmp_path / "10"))
 
@@ -87,15 +90,18 @@ def test_diff_never_imports_tensorflow():
     import subprocess
     import sys
 
-    code = ("import sys; from sigtool.cli import cli\n"
-            "try:\n    cli(['diff', 'diff/feature_dtype/old', 'diff/feature_dtype/new'])\n"
-            "except SystemExit:\n    pass\n"
-            "assert 'tensorflow' not in sys.modules")
+    code = (
+        "import sys; from sigtool.cli import cli\n"
+        "try:\n    cli(['diff', 'diff/feature_dtype/old', 'diff/feature_dtype/new'])\n"
+        "except SystemExit:\n    pass\n"
+        "assert 'tensorflow' not in sys.modules"
+    )
     subprocess.run([sys.executable, "-c", code], cwd=TESTDATA, check=True, capture_output=True)
 
 
-@pytest.mark.parametrize("model", ["real/saved_model_half_plus_two_cpu/00000123",
-                                   "real/saved_model_half_plus_two_tf2_cpu/00000123"])
+@pytest.mark.parametrize(
+    "model", ["real/saved_model_half_plus_two_cpu/00000123", "real/saved_model_half_plus_two_tf2_cpu/00000123"]
+)
 def test_show_metadata_output_diffs_clean_against_its_model(model, in_testdata, tmp_path):
     """sigtool's own metadata writer (show -f metadata) and diff's reader agree."""
     shown = invoke("show", model, "-f", "metadata")

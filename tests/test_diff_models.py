@@ -79,8 +79,15 @@ def test_reversed_pairs_are_symmetric_where_they_should_be(case):
 def test_generator_reproduces_the_committed_pairs(tmp_path):
     pytest.importorskip("tensorflow")
     env = {k: v for k, v in os.environ.items() if k != "PYTHONHASHSEED"}
-    result = subprocess.run([sys.executable, str(GENERATOR), "--out", str(tmp_path)], capture_output=True, text=True,
-                            cwd=REPO, timeout=600, env=env, check=False)
+    result = subprocess.run(
+        [sys.executable, str(GENERATOR), "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=600,
+        env=env,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr[-2000:]
 
     def files(root):
@@ -91,5 +98,6 @@ def test_generator_reproduces_the_committed_pairs(tmp_path):
     assert [rel for rel in committed if fresh[rel] != committed[rel]] == [], "run testdata/make_diff_models.py"
     for case in EXPECTED:  # and, whatever the bytes, the rebuilt pairs diff the same way
         again, before = _diff(tmp_path, case), _diff(PAIRS, case)
-        assert [(c.code, c.where, c.old, c.new) for c in again.report.changes] == \
-            [(c.code, c.where, c.old, c.new) for c in before.report.changes]
+        assert [(c.code, c.where, c.old, c.new) for c in again.report.changes] == [
+            (c.code, c.where, c.old, c.new) for c in before.report.changes
+        ]

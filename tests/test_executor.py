@@ -54,8 +54,10 @@ def test_both_executors_agree_where_both_run():
     path (Serving's) runs whatever the function path runs - it only fails where TF Serving would fail too."""
     compared, function_only_fails = 0, []
     for path, key, tf2 in _models():
-        results = {ex: invoke("run", path, "--signature", key, "--sample", "--seed", "3", "-f", "json", "--executor", ex)
-                   for ex in ("session", "function")}
+        results = {
+            ex: invoke("run", path, "--signature", key, "--sample", "--seed", "3", "-f", "json", "--executor", ex)
+            for ex in ("session", "function")
+        }
         session, function = results["session"], results["function"]
         if function.exit_code == 0:
             assert session.exit_code == 0, (path.name, key, session.stderr)
@@ -94,11 +96,24 @@ def test_no_input_lists_the_input_options():
 
 def test_dir_is_an_alias_of_the_model_argument():
     body = '{"instances": [[1.0]]}'
-    by_dir = invoke("run", "--dir", HALF_PLUS_TWO, "--tag_set", "serve", "--signature_def", "serving_default",
-                    "--input-json", body, "-f", "json")
+    by_dir = invoke(
+        "run",
+        "--dir",
+        HALF_PLUS_TWO,
+        "--tag_set",
+        "serve",
+        "--signature_def",
+        "serving_default",
+        "--input-json",
+        body,
+        "-f",
+        "json",
+    )
     assert by_dir.exit_code == 0, by_dir.stderr
     assert by_dir.stdout == invoke("run", HALF_PLUS_TWO, "--input-json", body, "-f", "json").stdout
-    assert "once" in assert_one_error_line(invoke("run", HALF_PLUS_TWO, "--dir", HALF_PLUS_TWO, "--input-json", body), 2)
+    assert "once" in assert_one_error_line(
+        invoke("run", HALF_PLUS_TWO, "--dir", HALF_PLUS_TWO, "--input-json", body), 2
+    )
     assert "--dir" in assert_one_error_line(invoke("run", "--input-json", body), 2)
 
 
@@ -112,7 +127,9 @@ def test_missing_data_shard_stops_before_tensorflow(tmp_path):
     model = tmp_path / "model"
     shutil.copytree(HALF_PLUS_TWO, model)
     (next(model.glob("*/variables")) / "variables.data-00000-of-00001").unlink()
-    (finding,) = json.loads(invoke("check", model, "--select", "SERVE003", "-f", "json").stdout)["models"][0]["findings"]
+    (finding,) = json.loads(invoke("check", model, "--select", "SERVE003", "-f", "json").stdout)["models"][0][
+        "findings"
+    ]
     code = textwrap.dedent(f"""
         import sys
         class Block:
@@ -124,8 +141,9 @@ def test_missing_data_shard_stops_before_tensorflow(tmp_path):
         sys.argv = ["sigtool", "run", {str(model)!r}, "--input-json", '{{"instances": [[1.0]]}}']
         main()
     """)
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=120,
-                            check=False)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=120, check=False
+    )
     assert result.returncode == 3, result.stderr
     errors = [line for line in result.stderr.splitlines() if line.startswith("Error: ")]
     assert len(errors) == 1, result.stderr
@@ -138,7 +156,9 @@ def test_sparse_input_advice_is_what_works(tmp_path):
     line = assert_one_error_line(invoke("run", COMPOSITE, "--signature", "sparse_only", "--sample"), 2)
     assert "gRPC" in line and "no tensor name" in line and "--inputs" in line
     np.save(tmp_path / "sp.npy", np.array([[1.0, 0.0, 0.0, 2.0], [0.0, 0.0, 0.5, 0.0]], dtype=np.float32))
-    result = invoke("run", COMPOSITE, "--signature", "sparse_only", "--inputs", f"sp={tmp_path / 'sp.npy'}", "-f", "json")
+    result = invoke(
+        "run", COMPOSITE, "--signature", "sparse_only", "--inputs", f"sp={tmp_path / 'sp.npy'}", "-f", "json"
+    )
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout) == {"outputs": [3.0, 0.5]}
 
@@ -148,16 +168,24 @@ def test_a_broken_tensorflow_install_is_one_error_line(tmp_path):
     an incompatible protobuf): its log stays captured, and the user gets one Error: line with the substance, exit 5."""
     fake = tmp_path / "site" / "tensorflow"
     fake.mkdir(parents=True)
-    (fake / "__init__.py").write_text(textwrap.dedent("""
+    (fake / "__init__.py").write_text(
+        textwrap.dedent("""
         import os
         os.write(2, b"WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\\n")
         os.write(2, b"E0000 00:00:1.0 1 descriptor.cc:1] File already exists in database: tensor.proto\\n")
         raise AttributeError("'MessageFactory' object has no attribute 'GetPrototype'")
-    """))
+    """)
+    )
     env = {**{k: v for k, v in os.environ.items() if not k.startswith("TF_")}, "PYTHONPATH": str(tmp_path / "site")}
-    result = subprocess.run([sys.executable, "-m", "sigtool", "run", str(HALF_PLUS_TWO), "--input-json",
-                             '{"instances": [[1.0]]}'], capture_output=True, text=True, cwd=REPO, timeout=120,
-                            env=env, check=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "sigtool", "run", str(HALF_PLUS_TWO), "--input-json", '{"instances": [[1.0]]}'],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=120,
+        env=env,
+        check=False,
+    )
     assert result.returncode == 5, result.stderr
     lines = [line for line in result.stderr.splitlines() if not line.startswith("Note: ")]  # the version picked
     assert len(lines) == 1 and lines[0].startswith("Error: importing TensorFlow failed: AttributeError: "), lines

@@ -193,8 +193,16 @@ SAMPLE_INPUTS = [
     ("nested_tuple", {"one_arg": [1.0, 2.0], "one_arg_1": [10.0, 20.0]}),
     ("dict_arg", {"d": [0.5, 1.5], "d_1": [1, 2]}),
     ("no_inputs", {}),
-    ("serving_default", {"t": [0.5, -2.0], "t_1": [True, False], "t_2": {"imag": [-1.0, 2.0], "real": [1.5, 0.0]},
-                         "t_11": ["a", {"b64": "AP8="}], "t_14": [0, 18446744073709551615]}),
+    (
+        "serving_default",
+        {
+            "t": [0.5, -2.0],
+            "t_1": [True, False],
+            "t_2": {"imag": [-1.0, 2.0], "real": [1.5, 0.0]},
+            "t_11": ["a", {"b64": "AP8="}],
+            "t_14": [0, 18446744073709551615],
+        },
+    ),
     ("serving_default", {"features": [[0.1, 0.2, 0.3, 0.4]], "aux": [[1.0, 0.0]]}),
     ("ragged_in", {"rt": {"components": [[1, 2, 3], [0, 2, 2, 3]]}}),
 ]
@@ -208,7 +216,10 @@ def _sample_bodies() -> list[str]:
         if isinstance(inputs, dict) and inputs:
             first = next(iter(inputs.values()))
             if isinstance(first, list):  # the same as row format, when the batch sizes agree
-                rows = [dict(zip(inputs, values)) for values in zip(*[v if isinstance(v, list) else [v] for v in inputs.values()])]
+                rows = [
+                    dict(zip(inputs, values))
+                    for values in zip(*[v if isinstance(v, list) else [v] for v in inputs.values()])
+                ]
                 bodies.append(json.dumps({"signature_name": key, "instances": rows}))
     bodies += [
         '{"instances": [1.0, 2.0, 5.0]}',
@@ -228,9 +239,11 @@ JSON_KEYS = sorted(
 SIGNATURE_NAMES = sorted({key for _, sigs in SIGNATURES for key in sigs} | {"", "nope"})
 
 json_scalars = st.one_of(
-    st.none(), st.booleans(), st.integers(-(2**70), 2**70),
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**70), 2**70),
     st.floats(allow_nan=False, allow_infinity=False),
-    st.lists(st.sampled_from("ab\u00e9\\\"/\x00 =+\ud800"), max_size=8).map("".join),
+    st.lists(st.sampled_from('ab\u00e9\\"/\x00 =+\ud800'), max_size=8).map("".join),
     st.sampled_from(SIGNATURE_NAMES),
 )
 json_values = st.recursive(
@@ -238,12 +251,32 @@ json_values = st.recursive(
     lambda children: st.one_of(
         st.lists(children, max_size=5),
         st.dictionaries(st.sampled_from(JSON_KEYS), children, max_size=4),
-        st.builds(lambda s: {"b64": s}, st.one_of(st.lists(st.sampled_from("AQw=+/_-!"), max_size=12).map("".join), children)),
+        st.builds(
+            lambda s: {"b64": s}, st.one_of(st.lists(st.sampled_from("AQw=+/_-!"), max_size=12).map("".join), children)
+        ),
     ),
     max_leaves=40,
 )
-JSON_SPECIALS = ["NaN", "Infinity", "-Inf", "1e400", "-0", "123456789012345678901234567890", '"\\ud800"', '"\\u00"',
-                 "[" * 70 + "]" * 70, "[" * 5000, "{" * 3000, "{}", "[]", "null", '"x"', "00", "1.", "\xff"]
+JSON_SPECIALS = [
+    "NaN",
+    "Infinity",
+    "-Inf",
+    "1e400",
+    "-0",
+    "123456789012345678901234567890",
+    '"\\ud800"',
+    '"\\u00"',
+    "[" * 70 + "]" * 70,
+    "[" * 5000,
+    "{" * 3000,
+    "{}",
+    "[]",
+    "null",
+    '"x"',
+    "00",
+    "1.",
+    "\xff",
+]
 
 
 @st.composite
@@ -252,13 +285,19 @@ def request_body(draw) -> tuple[str | bytes, str]:
     if how == "generated":
         body = json.dumps(draw(json_values))
     elif how == "document":  # an object with the keys Serving looks at
-        doc = draw(st.dictionaries(st.sampled_from(["instances", "inputs", "signature_name", "examples", "context"]),
-                                   json_values, min_size=1, max_size=3))
+        doc = draw(
+            st.dictionaries(
+                st.sampled_from(["instances", "inputs", "signature_name", "examples", "context"]),
+                json_values,
+                min_size=1,
+                max_size=3,
+            )
+        )
         body = json.dumps(doc, allow_nan=True)
     elif how == "special":
         sample = draw(st.sampled_from(SAMPLE_BODIES))
         special = draw(st.sampled_from(JSON_SPECIALS))
-        digits = [i for i, c in enumerate(sample) if c.isdigit() or c in "[{\""]
+        digits = [i for i, c in enumerate(sample) if c.isdigit() or c in '[{"']
         pos = draw(st.sampled_from(digits)) if digits else 0
         body = sample[:pos] + special + sample[pos + 1 :]
     else:

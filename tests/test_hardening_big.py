@@ -42,8 +42,12 @@ def ld_chunks(number: int, *chunks) -> list:
 
 def big_saved_model_chunks() -> list:
     """A SavedModel whose graph holds a Const of BIG_CONTENT zero bytes, with the signatures after the graph."""
-    tensor = tensor_pb2.TensorProto(dtype=1, tensor_shape=tensor_shape_pb2.TensorShapeProto(
-        dim=[tensor_shape_pb2.TensorShapeProto.Dim(size=BIG_CONTENT // 4)]))
+    tensor = tensor_pb2.TensorProto(
+        dtype=1,
+        tensor_shape=tensor_shape_pb2.TensorShapeProto(
+            dim=[tensor_shape_pb2.TensorShapeProto.Dim(size=BIG_CONTENT // 4)]
+        ),
+    )
     value = ld_chunks(8, tensor.SerializeToString(), *ld_chunks(4, Hole(BIG_CONTENT)))  # AttrValue.tensor
     big = node("big", "Const", dtype=float_type()).SerializeToString()
     big_node = [big, *ld_chunks(5, ld(1, b"value"), *ld_chunks(2, *value))]  # NodeDef.attr["value"]
@@ -135,8 +139,13 @@ def run_bounded(args, *, timeout: float = 240) -> tuple[int, str, str, int, floa
         peak_file = Path(scratch) / "peak_kib"
         env = {**os.environ, "COLUMNS": "100", "PYTHONDONTWRITEBYTECODE": "1", "SIGTOOL_TEST_PEAK_FILE": str(peak_file)}
         start = time.monotonic()
-        proc = subprocess.Popen([sys.executable, "-c", _PEAK_WRAPPER, *map(str, args)], stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, preexec_fn=limit, env=env)
+        proc = subprocess.Popen(
+            [sys.executable, "-c", _PEAK_WRAPPER, *map(str, args)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            preexec_fn=limit,
+            env=env,
+        )
         try:
             stdout, stderr = proc.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -152,8 +161,9 @@ def run_bounded(args, *, timeout: float = 240) -> tuple[int, str, str, int, floa
 BIG_RESULTS: list[str] = []
 
 
-@pytest.mark.parametrize("args", [("show",), ("show", "--all"), ("show", "--all", "-f", "json"), ("check", "-f", "json")],
-                         ids=" ".join)
+@pytest.mark.parametrize(
+    "args", [("show",), ("show", "--all"), ("show", "--all", "-f", "json"), ("check", "-f", "json")], ids=" ".join
+)
 def test_saved_model_over_2_gib_is_read_in_bounded_memory(big_models, args):
     model = big_models["big"]
     assert (model / "saved_model.pb").stat().st_size > 2**31
@@ -172,7 +182,10 @@ def test_saved_model_over_2_gib_is_read_in_bounded_memory(big_models, args):
         [mg] = json.loads(stdout)["meta_graphs"]
         [sig] = mg["signatures"]
         assert (sig["key"], [t["name"] for t in sig["inputs"]], [t["name"] for t in sig["outputs"]]) == (
-            "serving_default", ["x:0"], ["y:0"])
+            "serving_default",
+            ["x:0"],
+            ["y:0"],
+        )
         assert mg["ops"] == ["AddV2", "Const", "Placeholder"]
     else:
         assert "serving_default" in stdout and "x:0" in stdout and "y:0" in stdout and "DT_FLOAT" in stdout
@@ -186,7 +199,9 @@ def test_concatenated_saved_models_over_2_gib_show_every_meta_graph(big_models):
     assert rss < RSS_LIMIT
     shown = json.loads(stdout)["meta_graphs"]
     assert [(mg["tags"], [s["key"] for s in mg["signatures"]]) for mg in shown] == [
-        (["serve"], ["serving_default"]), (["train"], ["train_step"])]
+        (["serve"], ["serving_default"]),
+        (["train"], ["train_step"]),
+    ]
 
 
 @pytest.mark.parametrize("name", ["big_pbtxt", "big_export_meta"])

@@ -191,8 +191,12 @@ def test_unreadable_files_and_directories(shared_tmp, unprivileged):
     shutil.copytree(source, base / "1")
     base.chmod(0o311)  # can be entered, not listed
 
-    refused = {unreadable_pb: "Permission denied", link: "Permission denied",
-               link / "saved_model.pb": "Permission denied", base: "cannot list"}
+    refused = {
+        unreadable_pb: "Permission denied",
+        link: "Permission denied",
+        link / "saved_model.pb": "Permission denied",
+        base: "cannot list",
+    }
     readable = (extra, warmup)
     runs = [(args, path) for path in [*refused, *readable] for args in COMMANDS]
     for args, path in runs:  # once with privileges: lazy imports happen before they are dropped
@@ -246,8 +250,21 @@ def file_access(monkeypatch):
             m.setattr(builtins, "open", recording_open)
             m.setattr(io, "open", recording_open)
             m.setattr(os, "open", recording_os_open)
-            for name in ("mkdir", "makedirs", "rename", "replace", "remove", "unlink", "rmdir", "symlink", "link",
-                         "truncate", "chmod", "utime", "mkfifo"):
+            for name in (
+                "mkdir",
+                "makedirs",
+                "rename",
+                "replace",
+                "remove",
+                "unlink",
+                "rmdir",
+                "symlink",
+                "link",
+                "truncate",
+                "chmod",
+                "utime",
+                "mkfifo",
+            ):
                 m.setattr(os, name, refuse(name))
             yield opened, changed
 
@@ -277,8 +294,14 @@ def test_no_file_is_written_or_read_outside_the_model(tmp_path, monkeypatch, fil
     before, cwd_before = listing(tree), listing(cwd)
     try:
         with file_access() as (opened, changed):
-            for args in (("show",), ("show", "--all"), ("show", "--all", "-f", "json"), ("show", "-f", "smcli", "--all"),
-                         ("check",), ("check", "-f", "json", "--strict")):
+            for args in (
+                ("show",),
+                ("show", "--all"),
+                ("show", "--all", "-f", "json"),
+                ("show", "-f", "smcli", "--all"),
+                ("check",),
+                ("check", "-f", "json", "--strict"),
+            ):
                 result = invoke(*args, model)
                 assert result.exit_code in (0, 1), result.stderr
                 assert "Traceback" not in result.stderr
@@ -298,8 +321,11 @@ def test_no_file_is_written_or_read_outside_the_model(tmp_path, monkeypatch, fil
 def test_asset_paths_outside_the_model_are_reported_and_never_opened(tmp_path, file_access):
     model = tmp_path / "a" / "b" / "model"
     shutil.copytree(GEN / "tf2_assets_lookup", model)
-    targets = [(model / "assets" / ".." / ".." / "outside.txt").resolve(), (model / ".." / ".." / "outside.txt").resolve(),
-               tmp_path / "absolute_outside.txt"]
+    targets = [
+        (model / "assets" / ".." / ".." / "outside.txt").resolve(),
+        (model / ".." / ".." / "outside.txt").resolve(),
+        tmp_path / "absolute_outside.txt",
+    ]
     for target in targets:
         target.write_text("secret\n")
     sm = saved_model_pb2.SavedModel.FromString((model / "saved_model.pb").read_bytes())

@@ -49,8 +49,10 @@ def test_malformed_case(name, command, malformed_cases):
         return
     assert result.exit_code == 0, result.stderr
     if "json" in command:
-        ours = {(tuple(sorted(mg["tags"])), tuple(sorted(s["key"] for s in mg["signatures"])))
-                for mg in json.loads(result.stdout)["meta_graphs"]}
+        ours = {
+            (tuple(sorted(mg["tags"])), tuple(sorted(s["key"] for s in mg["signatures"])))
+            for mg in json.loads(result.stdout)["meta_graphs"]
+        }
         assert ours == {(tuple(sorted(tags)), tuple(keys)) for tags, keys in read["meta_graphs"]}
 
 

@@ -83,8 +83,12 @@ EMPTY_FOR_PROTOBUF = {
     "a GraphDef": ld(1, node("x", "Placeholder").SerializeToString()),
 }
 # What sigtool says about each: no MetaGraph at all, or a field it cannot read as what it is.
-EMPTY_SAYS = {"nothing": "no MetaGraph", "only a schema version": "no MetaGraph",
-              "meta_graphs as a varint": "wrong wire type", "a GraphDef": "is a GraphDef"}
+EMPTY_SAYS = {
+    "nothing": "no MetaGraph",
+    "only a schema version": "no MetaGraph",
+    "meta_graphs as a varint": "wrong wire type",
+    "a GraphDef": "is a GraphDef",
+}
 
 
 @pytest.mark.parametrize("case", sorted(EMPTY_FOR_PROTOBUF))
@@ -100,10 +104,22 @@ def test_no_meta_graph_is_said_plainly(case, tmp_path):
 WELL_FORMED_CASES = {
     "a group of an unknown field": GOOD + tag(9, 3) + vf(1, 5) + ld(2, b"abc") + tag(9, 4),
     "nested groups": GOOD + tag(9, 3) + tag(10, 3) + vf(1, 1) + tag(10, 4) + tag(9, 4),
-    "unknown fields of every wire type": GOOD + vf(99, 7) + tag(98, 1) + b"\x00" * 8 + ld(97, b"xyz") + tag(96, 5) + b"abcd",
-    "a 10-byte varint with bits past 64": vf(1, 0)[:1] + b"\xff" * 9 + b"\x7f" + ld(2, meta_graph().SerializeToString()),
+    "unknown fields of every wire type": GOOD
+    + vf(99, 7)
+    + tag(98, 1)
+    + b"\x00" * 8
+    + ld(97, b"xyz")
+    + tag(96, 5)
+    + b"abcd",
+    "a 10-byte varint with bits past 64": vf(1, 0)[:1]
+    + b"\xff" * 9
+    + b"\x7f"
+    + ld(2, meta_graph().SerializeToString()),
     # protobuf reads length prefixes of up to 5 bytes (sigtool up to 10, for files past 2 GiB)
-    "a length written with needless continuation bytes": tag(2, 2) + b"\x80" * 4 + b"\x00" + ld(2, meta_graph().SerializeToString()),
+    "a length written with needless continuation bytes": tag(2, 2)
+    + b"\x80" * 4
+    + b"\x00"
+    + ld(2, meta_graph().SerializeToString()),
 }
 
 
@@ -243,7 +259,9 @@ def test_invalid_utf8_in_names_and_keys_is_shown_replaced(tmp_path):
     # TensorFlow's readers refuse the whole file (proto3 strings must be UTF-8); sigtool shows what
     # it can, with replacement characters, so that the user sees which name is broken, then exits 3.
     info = ld(1, b"x\xc0:0") + vf(2, 1) + ld(3, ld(2, vf(1, 3)))
-    signature = ld(1, ld(1, b"in\xfe") + ld(2, info)) + ld(2, ld(1, b"y") + ld(2, tensor_info("y:0").SerializeToString()))
+    signature = ld(1, ld(1, b"in\xfe") + ld(2, info)) + ld(
+        2, ld(1, b"y") + ld(2, tensor_info("y:0").SerializeToString())
+    )
     signature += ld(3, b"tensorflow/serving/pre\xffdict")
     entry = ld(1, b"serv\xffing") + ld(2, signature)
     mg = ld(1, ld(4, b"se\xe2\x82rve") + ld(5, b"2.\xff")) + ld(2, small_graph().SerializeToString()) + ld(5, entry)
@@ -282,7 +300,17 @@ def test_unknown_enum_values_stay_visible(tmp_path):
     assert_check_ran(model)
 
 
-UNKNOWN_FIELDS = vf(4000, 7) + tag(4001, 1) + b"\x01" * 8 + ld(4002, b"\xff\xfe junk") + tag(4003, 3) + vf(1, 1) + tag(4003, 4) + tag(4004, 5) + b"abcd"
+UNKNOWN_FIELDS = (
+    vf(4000, 7)
+    + tag(4001, 1)
+    + b"\x01" * 8
+    + ld(4002, b"\xff\xfe junk")
+    + tag(4003, 3)
+    + vf(1, 1)
+    + tag(4003, 4)
+    + tag(4004, 5)
+    + b"abcd"
+)
 
 
 def add_unknown_fields(message) -> None:
@@ -301,12 +329,15 @@ def add_unknown_fields(message) -> None:
     message.MergeFromString(UNKNOWN_FIELDS)
 
 
-@pytest.mark.parametrize("source", [
-    "tf/tf2_module_multisig",
-    "tf/tf1_composite_tensors",
-    "tf/tf1_assets_vocab_table",
-    "real/saved_model_half_plus_two_tf2_cpu/00000123",
-])
+@pytest.mark.parametrize(
+    "source",
+    [
+        "tf/tf2_module_multisig",
+        "tf/tf1_composite_tensors",
+        "tf/tf1_assets_vocab_table",
+        "real/saved_model_half_plus_two_tf2_cpu/00000123",
+    ],
+)
 def test_unknown_fields_anywhere_are_ignored(source, tmp_path):
     original = (TESTDATA / source / "saved_model.pb").read_bytes()
     message = saved_model_pb2.SavedModel.FromString(original)
@@ -342,10 +373,18 @@ def test_float_value_written_as_an_overlong_varint(tmp_path):
     assert [a["kind"] for a in concrete["args"]] == ["none"]
 
 
-@pytest.mark.parametrize("field,wire_type,payload", [
-    (11, 0, varint(5)), (11, 5, b"abcd"), (11, 2, varint(3) + b"abc"), (12, 2, varint(1) + b"a"), (14, 1, b"\x01" * 8),
-    (52, 0, varint(1)), (32, 2, varint(0)),
-])
+@pytest.mark.parametrize(
+    "field,wire_type,payload",
+    [
+        (11, 0, varint(5)),
+        (11, 5, b"abcd"),
+        (11, 2, varint(3) + b"abc"),
+        (12, 2, varint(1) + b"a"),
+        (14, 1, b"\x01" * 8),
+        (52, 0, varint(1)),
+        (32, 2, varint(0)),
+    ],
+)
 def test_struct_fields_of_the_wrong_wire_type_are_unknown_as_in_protobuf(tmp_path, field, wire_type, payload):
     value = ld(52, ld(1, ld(52, ld(1, tag(field, wire_type) + payload))) + ld(1, ld(53, b"")))
     data = object_graph_model(value)

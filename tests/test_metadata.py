@@ -58,8 +58,10 @@ def test_cpu_model_default_name_equals_servings_golden():
 
 def test_layout_starts_as_serving_glues_it():
     body = metadata_body(loader.load(str(REAL / "saved_model_half_plus_two_cpu")), "my_model")
-    assert body.startswith('{\n"model_spec":{\n "name": "my_model",\n "signature_name": "",\n "version": "123"\n}\n,\n'
-                           '"metadata": {"signature_def": {\n "signature_def": {\n  "classify_x_to_y": {\n   "inputs": {\n')
+    assert body.startswith(
+        '{\n"model_spec":{\n "name": "my_model",\n "signature_name": "",\n "version": "123"\n}\n,\n'
+        '"metadata": {"signature_def": {\n "signature_def": {\n  "classify_x_to_y": {\n   "inputs": {\n'
+    )
     assert body.endswith("\n  }\n }\n}\n}\n}\n")
 
 
@@ -68,9 +70,16 @@ def test_tf2_defaults_and_init_op():
     doc = json.loads(metadata_body(loader.load(str(REAL / "saved_model_half_plus_two_tf2_cpu"))))
     sigs = doc["metadata"]["signature_def"]["signature_def"]
     assert sigs["__saved_model_init_op"] == {
-        "inputs": {}, "method_name": "", "defaults": {},
-        "outputs": {"__saved_model_init_op": {"dtype": "DT_INVALID", "tensor_shape": {"dim": [], "unknown_rank": True},
-                                              "name": "NoOp"}},
+        "inputs": {},
+        "method_name": "",
+        "defaults": {},
+        "outputs": {
+            "__saved_model_init_op": {
+                "dtype": "DT_INVALID",
+                "tensor_shape": {"dim": [], "unknown_rank": True},
+                "name": "NoOp",
+            }
+        },
     }
     x = sigs["serving_default"]["defaults"]["x"]
     assert x["dtype"] == "DT_FLOAT" and x["float_val"] == [0] and x["version_number"] == 0
@@ -90,16 +99,20 @@ def test_version_and_served_meta_graph_errors(tmp_path):
 
 
 def test_no_tensorflow_imported():
-    code = ("import sys; from sigtool import loader; from sigtool.serving.metadata import metadata_body; "
-            f"metadata_body(loader.load({str(REAL / 'saved_model_half_plus_two_tf2_cpu')!r})); "
-            "assert 'tensorflow' not in sys.modules, 'tensorflow imported'")
+    code = (
+        "import sys; from sigtool import loader; from sigtool.serving.metadata import metadata_body; "
+        f"metadata_body(loader.load({str(REAL / 'saved_model_half_plus_two_tf2_cpu')!r})); "
+        "assert 'tensorflow' not in sys.modules, 'tensorflow imported'"
+    )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)
 
 
 # --- every model against TensorFlow's own protos --------------------------------------------------
 
-MODELS = sorted([p for p in REAL.glob("*/*") if (p / "saved_model.pb").is_file()]
-                + [p for p in (TESTDATA / "tf").iterdir() if (p / "saved_model.pb").is_file()])
+MODELS = sorted(
+    [p for p in REAL.glob("*/*") if (p / "saved_model.pb").is_file()]
+    + [p for p in (TESTDATA / "tf").iterdir() if (p / "saved_model.pb").is_file()]
+)
 
 
 @pytest.mark.parametrize("path", MODELS, ids=[p.relative_to(TESTDATA).as_posix() for p in MODELS])
@@ -111,9 +124,12 @@ def test_signature_map_equals_tensorflows(path):
     model = saved_model_pb2.SavedModel.FromString((path / "saved_model.pb").read_bytes())
     info = loader.load(str(path))
     for index, mg in enumerate(model.meta_graphs):
-        expected = {key: json_format.MessageToDict(sig, preserving_proto_field_name=True,
-                                                   always_print_fields_with_no_presence=True)
-                    for key, sig in mg.signature_def.items()}
+        expected = {
+            key: json_format.MessageToDict(
+                sig, preserving_proto_field_name=True, always_print_fields_with_no_presence=True
+            )
+            for key, sig in mg.signature_def.items()
+        }
         ours = json.loads(signature_defs.signature_def_map_json(info, index))
         assert ours == {"signature_def": expected}
 

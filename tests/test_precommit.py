@@ -51,8 +51,9 @@ def models_repo(root: Path, **models: str) -> Path:
 
 
 def pre_commit(cwd: Path, env: dict, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([str(PRE_COMMIT), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=900,
-                          check=False)
+    return subprocess.run(
+        [str(PRE_COMMIT), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=900, check=False
+    )
 
 
 def test_sigtool_check_hook(tmp_path, env, hooks_repo):
@@ -76,7 +77,8 @@ def test_sigtool_diff_hook_from_a_config(tmp_path, env, hooks_repo):
     rev = git(hooks_repo, "rev-parse", "HEAD").strip()
     (repo / ".pre-commit-config.yaml").write_text(
         f"repos:\n  - repo: {hooks_repo}\n    rev: {rev}\n    hooks:\n      - id: sigtool-check\n"
-        "      - id: sigtool-diff\n        args: [models/m]\n")
+        "      - id: sigtool-diff\n        args: [models/m]\n"
+    )
     shutil.copytree(TESTDATA / "diff" / "input_dtype" / "new", repo / "models" / "m" / "2")
     git(repo, "add", ".")
     result = pre_commit(repo, env, "run", "sigtool-diff", "--all-files")

@@ -40,7 +40,9 @@ def test_modules_look_like_protoc_output():
 
     assert types_pb2.DT_FLOAT == 1 and types_pb2.DataType.Name(types_pb2.DT_HALF) == "DT_HALF"
     assert types_pb2.DataType.Value("DT_STRING") == 7
-    assert struct_pb2.TypeSpecProto.RAGGED_TENSOR_SPEC == struct_pb2.TypeSpecProto.TypeSpecClass.Value("RAGGED_TENSOR_SPEC")
+    assert struct_pb2.TypeSpecProto.RAGGED_TENSOR_SPEC == struct_pb2.TypeSpecProto.TypeSpecClass.Value(
+        "RAGGED_TENSOR_SPEC"
+    )
     assert struct_pb2.DESCRIPTOR.name == "sigtool/_proto/struct.proto"
     assert sys.modules["sigtool._proto.struct_pb2"] is struct_pb2
     # One class per message type, however it is reached.
@@ -79,12 +81,14 @@ def test_every_file_of_the_set_is_loaded():
 
     data = sigtool._proto.DESCRIPTOR_SET.read_bytes()
     names = [
-        descriptor_pb2.FileDescriptorProto.FromString(data[f.value_start : f.end]).name
-        for f in wire.iter_fields(data)
+        descriptor_pb2.FileDescriptorProto.FromString(data[f.value_start : f.end]).name for f in wire.iter_fields(data)
     ]
     ours = sorted(f"sigtool/_proto/{p.name}" for p in PROTO_DIR.glob("*.proto"))
     assert sorted(n for n in names if n.startswith("sigtool/")) == ours
-    assert sorted(n for n in names if not n.startswith("sigtool/")) == ["google/protobuf/any.proto", "google/protobuf/wrappers.proto"]
+    assert sorted(n for n in names if not n.startswith("sigtool/")) == [
+        "google/protobuf/any.proto",
+        "google/protobuf/wrappers.proto",
+    ]
     for name in names:
         sigtool._proto.pool().FindFileByName(name)
 

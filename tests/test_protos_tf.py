@@ -95,8 +95,7 @@ def test_our_classes_and_tensorflows_coexist(tf_first):
     tf = "import tensorflow\nfrom tensorflow.core.protobuf import saved_model_pb2 as theirs\n"
     ours = _LOAD_OURS.format(names=MODULE_NAMES) + "from sigtool._proto import saved_model_pb2 as ours\n"
     code = (
-        (tf + ours if tf_first else ours + tf)
-        + "from google.protobuf import descriptor_pool\n"
+        (tf + ours if tf_first else ours + tf) + "from google.protobuf import descriptor_pool\n"
         "default = descriptor_pool.Default()\n"
         "assert ours.SavedModel.DESCRIPTOR.full_name == 'sigtool.tf.SavedModel'\n"
         "assert theirs.SavedModel.DESCRIPTOR.full_name == 'tensorflow.SavedModel'\n"

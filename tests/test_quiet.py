@@ -39,23 +39,31 @@ def test_fd_2_comes_back_after_an_exception(capfd):
     assert capfd.readouterr().err == "visible\n"
 
 
-@pytest.mark.parametrize("text,line", [
-    ("I0000 00:00:1796239512.873620    7944 port.cc:153] oneDNN custom operations are on. errors may differ\n", ""),
-    ("WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n"
-     + "E0000 00:00:1796239512.873620    7944 cuda_dnn.cc:8] Unable to register cuDNN factory\nlater line\n",
-     "Unable to register cuDNN factory"),
-    ("F0000 00:00:1.5 3 tensor.cc:99] Check failed: dims() == 2\n", "Check failed: dims() == 2"),
-    ("Traceback (most recent call last):\nAttributeError: 'MessageFactory' object has no attribute 'GetPrototype'\n",
-     "AttributeError: 'MessageFactory' object has no attribute 'GetPrototype'"),
-])
+@pytest.mark.parametrize(
+    "text,line",
+    [
+        ("I0000 00:00:1796239512.873620    7944 port.cc:153] oneDNN custom operations are on. errors may differ\n", ""),
+        (
+            "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n"
+            + "E0000 00:00:1796239512.873620    7944 cuda_dnn.cc:8] Unable to register cuDNN factory\nlater line\n",
+            "Unable to register cuDNN factory",
+        ),
+        ("F0000 00:00:1.5 3 tensor.cc:99] Check failed: dims() == 2\n", "Check failed: dims() == 2"),
+        (
+            "Traceback (most recent call last):\nAttributeError: 'MessageFactory' object has no attribute 'GetPrototype'\n",
+            "AttributeError: 'MessageFactory' object has no attribute 'GetPrototype'",
+        ),
+    ],
+)
 def test_relevant_line(text, line):
     assert quiet.relevant_line(text) == line
 
 
 def _child(code: str) -> subprocess.CompletedProcess:
     script = "import os, signal\nfrom sigtool import quiet\n" + textwrap.dedent(code)
-    return subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO, timeout=60,
-                          check=False)
+    return subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO, timeout=60, check=False
+    )
 
 
 def test_a_process_ended_inside_the_capture_still_says_why():

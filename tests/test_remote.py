@@ -64,7 +64,9 @@ def aws(s3, monkeypatch):
 
 
 def sigtool(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "sigtool", *args], cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "sigtool", *args], cwd=ROOT, env=env, capture_output=True, text=True, check=False
+    )
 
 
 def same_except_path(local, remote_result, url_prefix: str) -> None:
@@ -105,7 +107,9 @@ def test_base_path_reads_only_the_newest_version(aws):
     assert result.exit_code == 0, result.stderr
     touched = [path for _, path in aws.proxy.requests]
     assert any("/base_path/10/saved_model.pb" in path for path in touched), touched
-    assert not any(f"base_path{sep}{v}{sep}" in path for path in touched for v in (1, 2) for sep in ("/", "%2F")), touched
+    assert not any(f"base_path{sep}{v}{sep}" in path for path in touched for v in (1, 2) for sep in ("/", "%2F")), (
+        touched
+    )
 
 
 @pytest.mark.parametrize(
@@ -130,10 +134,19 @@ def test_access_denied_by_bucket_policy(aws):
 
     aws.fs.mkdir("locked")
     upload(aws.fs, ROOT / "testdata/half_plus_two_like", "locked/m")
-    policy = {"Version": "2012-10-17", "Statement": [{
-        "Effect": "Deny", "Principal": "*", "Action": ["s3:GetObject"], "Resource": ["arn:aws:s3:::locked/*"]}]}
-    client = boto3.client("s3", endpoint_url=aws.endpoint, aws_access_key_id="testing",
-                          aws_secret_access_key="testing", region_name="us-east-1")
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Deny", "Principal": "*", "Action": ["s3:GetObject"], "Resource": ["arn:aws:s3:::locked/*"]}
+        ],
+    }
+    client = boto3.client(
+        "s3",
+        endpoint_url=aws.endpoint,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        region_name="us-east-1",
+    )
     client.put_bucket_policy(Bucket="locked", Policy=json.dumps(policy))
     line = assert_one_error_line(invoke("show", "s3://locked/m"), 3)
     assert line == "Error: s3://locked/m/saved_model.pb: access denied"
@@ -151,7 +164,9 @@ def test_network_failure_is_one_error_line(s3):
     env = cli_env(f"http://127.0.0.1:{free_port()}")  # nothing listens there
     result = sigtool("show", f"s3://{BUCKET}/testdata/half_plus_two_like", env=env)
     assert result.returncode == 3, result.stderr
-    assert result.stderr.startswith(f"Error: s3://{BUCKET}/testdata/half_plus_two_like: network failure after retries (")
+    assert result.stderr.startswith(
+        f"Error: s3://{BUCKET}/testdata/half_plus_two_like: network failure after retries ("
+    )
     assert len(result.stderr.splitlines()) == 1 and "Traceback" not in result.stderr
 
 
@@ -159,24 +174,38 @@ def test_missing_extra_names_the_install(s3):
     """Without fsspec, a URL is one Error: line naming the pip install; local models are not affected."""
     code = "import sys; sys.modules['fsspec'] = None; from sigtool.cli import main; main()"
     for url in (f"s3://{BUCKET}/m", "gs://bucket/m", "https://example.invalid/m"):
-        result = subprocess.run([sys.executable, "-c", code, "show", url], cwd=ROOT, env=cli_env(s3.endpoint),
-                                capture_output=True, text=True, check=False)
+        result = subprocess.run(
+            [sys.executable, "-c", code, "show", url],
+            cwd=ROOT,
+            env=cli_env(s3.endpoint),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         assert result.returncode == 3, result.stderr
         scheme = url.partition(":")[0]
-        assert result.stderr == (f"Error: {url}: reading {scheme}:// models needs the remote extra: "
-                                 "pip install 'sigtool[remote]'\n")
-    local = subprocess.run([sys.executable, "-c", code, "show", "testdata/half_plus_two_like"], cwd=ROOT,
-                           capture_output=True, text=True, check=False)
+        assert result.stderr == (
+            f"Error: {url}: reading {scheme}:// models needs the remote extra: pip install 'sigtool[remote]'\n"
+        )
+    local = subprocess.run(
+        [sys.executable, "-c", code, "show", "testdata/half_plus_two_like"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert local.returncode == 0, local.stderr
 
 
 def test_local_show_never_imports_fsspec():
-    code = ("import sys; from sigtool.cli import main\n"
-            "sys.argv = ['sigtool', 'show', 'testdata/half_plus_two_like']\n"
-            "try: main()\n"
-            "except SystemExit: pass\n"
-            "assert not [m for m in sys.modules if m.split('.')[0] in ('fsspec', 's3fs', 'gcsfs', 'aiohttp')]\n"
-            "assert 'sigtool.loader.remote' not in sys.modules")
+    code = (
+        "import sys; from sigtool.cli import main\n"
+        "sys.argv = ['sigtool', 'show', 'testdata/half_plus_two_like']\n"
+        "try: main()\n"
+        "except SystemExit: pass\n"
+        "assert not [m for m in sys.modules if m.split('.')[0] in ('fsspec', 's3fs', 'gcsfs', 'aiohttp')]\n"
+        "assert 'sigtool.loader.remote' not in sys.modules"
+    )
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
 

@@ -40,8 +40,9 @@ def http(served, monkeypatch):
     remote._FILESYSTEMS.clear()
 
 
-@pytest.mark.parametrize("model", ["testdata/half_plus_two_like", "testdata/base_path",
-                                   "testdata/real/saved_model_half_plus_two_cpu"])
+@pytest.mark.parametrize(
+    "model", ["testdata/half_plus_two_like", "testdata/base_path", "testdata/real/saved_model_half_plus_two_cpu"]
+)
 @pytest.mark.parametrize("options", [(), ("-f", "json"), ("-f", "smcli", "--all")])
 def test_show_matches_local(http, model, options):
     local = invoke("show", model, *options)
@@ -77,8 +78,16 @@ def test_gs_uses_gcsfs_with_application_default_credentials(tmp_path, monkeypatc
     """gs:// goes through the same RemoteFS; credentials come from Google's ADC file (no request is made)."""
     pytest.importorskip("gcsfs")
     adc = tmp_path / "adc.json"
-    adc.write_text(json.dumps({"type": "authorized_user", "client_id": "sigtool-test.apps.example",
-                               "client_secret": "not-a-secret", "refresh_token": "not-a-token"}))
+    adc.write_text(
+        json.dumps(
+            {
+                "type": "authorized_user",
+                "client_id": "sigtool-test.apps.example",
+                "client_secret": "not-a-secret",
+                "refresh_token": "not-a-token",
+            }
+        )
+    )
     monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(adc))
     monkeypatch.delenv("GOOGLE_CLOUD_PROJECT", raising=False)
     remote._FILESYSTEMS.clear()

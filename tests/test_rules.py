@@ -64,7 +64,9 @@ def test_every_registered_rule_has_fixtures_and_every_fixture_a_rule():
     assert not stale, f"fixtures for rules that are not registered: {stale}"
     # A third witness, so that deleting a rule together with its fixtures still fails: its goldens.
     goldens = sorted(p.name for p in GOLDEN_CHECK.iterdir() if p.is_dir())
-    assert goldens == RULE_IDS, f"tests/golden/check/<RULE>/ and the registry differ: {sorted(set(goldens) ^ set(RULE_IDS))}"
+    assert goldens == RULE_IDS, (
+        f"tests/golden/check/<RULE>/ and the registry differ: {sorted(set(goldens) ^ set(RULE_IDS))}"
+    )
 
 
 @pytest.mark.parametrize("rule_id", ALL_IDS)

@@ -39,8 +39,15 @@ def test_generator_reproduces_the_committed_models(tmp_path):
     """TF writes these deterministically except fingerprint.pb (it holds a fresh UUID): compare bytes, and what
     `sigtool show --all -f json` reports for each model."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHONHASHSEED"}
-    result = subprocess.run([sys.executable, str(GENERATOR), "--out", str(tmp_path)], capture_output=True, text=True,
-                            cwd=REPO, timeout=300, env=env, check=False)
+    result = subprocess.run(
+        [sys.executable, str(GENERATOR), "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=300,
+        env=env,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in RUN.iterdir() if p.is_dir())
     for model in sorted(RUN.iterdir()):

@@ -179,9 +179,17 @@ def test_state_persists_between_calls():
     """A cached model is a server: the counter keeps counting until reset."""
     runner.clear_cache()
     path = TESTDATA / "real" / "saved_model_counter" / "00000123"
-    values = [_run(path, key, feeds)["output"].values[0] for key, feeds in [
-        ("get_counter", {}), ("incr_counter", {}), ("incr_counter_by", {"delta": Tensor("DT_FLOAT", (), (5.0,))}),
-        ("get_counter", {}), ("reset_counter", {}), ("get_counter", {})]]
+    values = [
+        _run(path, key, feeds)["output"].values[0]
+        for key, feeds in [
+            ("get_counter", {}),
+            ("incr_counter", {}),
+            ("incr_counter_by", {"delta": Tensor("DT_FLOAT", (), (5.0,))}),
+            ("get_counter", {}),
+            ("reset_counter", {}),
+            ("get_counter", {}),
+        ]
+    ]
     assert values == [0.0, 1.0, 6.0, 6.0, 0.0, 0.0]
 
 
@@ -191,7 +199,10 @@ def test_unrestored_variables_fall_back_to_the_function_executor():
     info = _info("tf/keras_functional_tfsave")
     mg = info.meta_graph(("serve",))
     sig = mg.signature("serving_default")
-    feeds = {"inputs": Tensor("DT_FLOAT", (1, 4), (0.1, 0.2, 0.3, 0.4)), "inputs_1": Tensor("DT_FLOAT", (1, 2), (1.0, 0.0))}
+    feeds = {
+        "inputs": Tensor("DT_FLOAT", (1, 4), (0.1, 0.2, 0.3, 0.4)),
+        "inputs_1": Tensor("DT_FLOAT", (1, 2), (1.0, 0.0)),
+    }
     warned = []
     outputs = runner.execute(_model_dir(info), mg.tags, sig, feeds, warn=warned.append)
     assert len(warned) == 1
@@ -203,8 +214,14 @@ def test_unrestored_variables_fall_back_to_the_function_executor():
 def test_tf2_model_on_cpu_only():
     info = _info("tf/tf2_auto_default_signature")
     mg = info.meta_graph(("serve",))
-    outputs = runner.execute(_model_dir(info), mg.tags, mg.signature("serving_default"),
-                             {"x": Tensor("DT_FLOAT", (2,), (1.0, 2.0))}, executor="function", device="cpu")
+    outputs = runner.execute(
+        _model_dir(info),
+        mg.tags,
+        mg.signature("serving_default"),
+        {"x": Tensor("DT_FLOAT", (2,), (1.0, 2.0))},
+        executor="function",
+        device="cpu",
+    )
     assert outputs == {"output_0": Tensor("DT_FLOAT", (2,), (3.0, 6.0))}
 
 
@@ -221,8 +238,9 @@ def test_feed_keys_are_checked_before_tensorflow_runs():
     info = _info(os.path.relpath(HALF_PLUS_TWO, TESTDATA))
     mg = info.meta_graph(("serve",))
     with pytest.raises(UsageError, match="unknown input.*z.*missing x") as caught:
-        runner.execute(_model_dir(info), mg.tags, mg.signature("serving_default"),
-                       {"z": Tensor("DT_FLOAT", (1,), (1.0,))})
+        runner.execute(
+            _model_dir(info), mg.tags, mg.signature("serving_default"), {"z": Tensor("DT_FLOAT", (1,), (1.0,))}
+        )
     assert_one_line(caught.value)
 
 
@@ -237,8 +255,9 @@ def test_missing_model_files_give_a_run_error(tmp_path):
     info = _info(os.path.relpath(HALF_PLUS_TWO, TESTDATA))
     mg = info.meta_graph(("serve",))
     with pytest.raises(RunError, match="loading") as caught:
-        runner.execute(str(tmp_path), mg.tags, mg.signature("serving_default"),
-                       {"x": Tensor("DT_FLOAT", (1, 1), (1.0,))})
+        runner.execute(
+            str(tmp_path), mg.tags, mg.signature("serving_default"), {"x": Tensor("DT_FLOAT", (1, 1), (1.0,))}
+        )
     assert_one_line(caught.value)
 
 
@@ -249,25 +268,34 @@ def test_missing_signature_in_tf2_object_is_a_run_error():
     from dataclasses import replace
 
     with pytest.raises(RunError, match="not among the TF2 object's signatures") as caught:
-        runner.execute(_model_dir(info), mg.tags, replace(sig, key="nope"), {"x": Tensor("DT_FLOAT", (1,), (1.0,))},
-                       executor="function")
+        runner.execute(
+            _model_dir(info),
+            mg.tags,
+            replace(sig, key="nope"),
+            {"x": Tensor("DT_FLOAT", (1,), (1.0,))},
+            executor="function",
+        )
     assert_one_line(caught.value)
 
 
 # ---------------------------------------------------------------- .npy / .npz
 
 
-@pytest.mark.parametrize("tensor", [
-    Tensor("DT_FLOAT", (2, 1), (1.5, -2.0)),
-    Tensor("DT_DOUBLE", (), (math.pi,)),
-    Tensor("DT_INT64", (3,), (1, -(2**40), 7)),
-    Tensor("DT_UINT64", (1,), (2**64 - 1,)),
-    Tensor("DT_BOOL", (2,), (True, False)),
-    Tensor("DT_HALF", (1,), (0.5,)),
-    Tensor("DT_COMPLEX64", (1,), (complex(1.5, -2.0),)),
-    Tensor("DT_STRING", (2,), (b"abc", b"\xff\x00z")),
-    Tensor("DT_FLOAT", (0, 3), ()),
-], ids=lambda t: f"{t.dtype}{list(t.shape)}")
+@pytest.mark.parametrize(
+    "tensor",
+    [
+        Tensor("DT_FLOAT", (2, 1), (1.5, -2.0)),
+        Tensor("DT_DOUBLE", (), (math.pi,)),
+        Tensor("DT_INT64", (3,), (1, -(2**40), 7)),
+        Tensor("DT_UINT64", (1,), (2**64 - 1,)),
+        Tensor("DT_BOOL", (2,), (True, False)),
+        Tensor("DT_HALF", (1,), (0.5,)),
+        Tensor("DT_COMPLEX64", (1,), (complex(1.5, -2.0),)),
+        Tensor("DT_STRING", (2,), (b"abc", b"\xff\x00z")),
+        Tensor("DT_FLOAT", (0, 3), ()),
+    ],
+    ids=lambda t: f"{t.dtype}{list(t.shape)}",
+)
 def test_npy_round_trip(tmp_path, tensor):
     path = str(tmp_path / "out.bin")  # written at exactly this path (numpy would append .npy)
     runner.save_npy(path, tensor)
@@ -350,7 +378,9 @@ def test_tensorflow_missing(tmp_path):
             e.show()
             sys.exit(e.exit_code)
     """)
-    result = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True, cwd=REPO, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-c", code], check=False, capture_output=True, text=True, cwd=REPO, timeout=60
+    )
     assert result.returncode == ExitCode.RUNTIME_MISSING == TensorFlowMissing.exit_code
     assert result.stderr == "Error: `sigtool run` needs TensorFlow: pip install 'sigtool[run]' (or tensorflow-cpu)\n"
 
@@ -361,12 +391,31 @@ def test_stderr_stays_clean(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TF_", "PYTHONWARNINGS"))}
     for executor in ("session", "function"):
         result = subprocess.run(
-            [sys.executable, "-m", "sigtool", "run", str(HALF_PLUS_TWO), "--executor", executor,
-             "--input-json", '{"instances": [1.0, 2.0]}', "-f", "json"],
-            check=False, capture_output=True, text=True, cwd=REPO, timeout=180, env=env)
+            [
+                sys.executable,
+                "-m",
+                "sigtool",
+                "run",
+                str(HALF_PLUS_TWO),
+                "--executor",
+                executor,
+                "--input-json",
+                '{"instances": [1.0, 2.0]}',
+                "-f",
+                "json",
+            ],
+            check=False,
+            capture_output=True,
+            text=True,
+            cwd=REPO,
+            timeout=180,
+            env=env,
+        )
         assert result.returncode == 0, result.stderr
         assert "".join(result.stdout.split()) == '{"predictions":[2.5,3.0]}'
-        foreign = [line for line in result.stderr.splitlines() if not line.startswith(("Warning: ", "Note: ", "Error: "))]
+        foreign = [
+            line for line in result.stderr.splitlines() if not line.startswith(("Warning: ", "Note: ", "Error: "))
+        ]
         assert foreign == [], result.stderr
 
 
@@ -378,8 +427,15 @@ def test_tensorflow_failure_is_one_error_line(tmp_path):
     assert pb.count(b"\x12\x03Add") >= 1  # NodeDef.op = "Add"
     (model / "saved_model.pb").write_bytes(pb.replace(b"\x12\x03Add", b"\x12\x03Qzx"))
     env = {k: v for k, v in os.environ.items() if not k.startswith("TF_")}
-    result = subprocess.run([sys.executable, "-m", "sigtool", "run", str(model), "--input-json", '{"instances": [[1.0]]}'],
-                            check=False, capture_output=True, text=True, cwd=REPO, timeout=180, env=env)
+    result = subprocess.run(
+        [sys.executable, "-m", "sigtool", "run", str(model), "--input-json", '{"instances": [[1.0]]}'],
+        check=False,
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=180,
+        env=env,
+    )
     assert result.returncode == ExitCode.RUN_FAILED, result.stderr
     lines = result.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("Error: "), result.stderr

@@ -63,8 +63,13 @@ def test_refusals_name_the_inputs_and_dtypes():
     with pytest.raises(UsageError) as err:
         sample_request(mg, mg.signature("serving_default"))
     message = err.value.message
-    for key, dtype in (("t", "DT_BFLOAT16"), ("t_12", "DT_UINT16"), ("t_2", "DT_COMPLEX128"), ("t_3", "DT_COMPLEX64"),
-                       ("t_4", "DT_HALF")):
+    for key, dtype in (
+        ("t", "DT_BFLOAT16"),
+        ("t_12", "DT_UINT16"),
+        ("t_2", "DT_COMPLEX128"),
+        ("t_3", "DT_COMPLEX64"),
+        ("t_4", "DT_HALF"),
+    ):
         assert f"{key!r} ({dtype})" in message
     assert "'t_5'" not in message  # DT_FLOAT is fine
     mg = meta_graph("tf/tf1_composite_tensors", ("serve",))
@@ -160,8 +165,16 @@ def test_bytes_suffix_gets_b64_and_unsupported_dtypes_are_refused():
     assert all(type(v) is float and v == round(v, 2) for v in values["DT_DOUBLE"])
     assert all(type(v) is int and 0 <= v <= 9 for v in values["DT_UINT64"] + values["DT_INT8"])
     assert {type(v) for v in values["DT_BOOL"]} == {bool}
-    for dtype in ("DT_HALF", "DT_BFLOAT16", "DT_UINT16", "DT_COMPLEX64", "DT_QINT8", "DT_RESOURCE", "DT_VARIANT",
-                  "DT_INVALID"):
+    for dtype in (
+        "DT_HALF",
+        "DT_BFLOAT16",
+        "DT_UINT16",
+        "DT_COMPLEX64",
+        "DT_QINT8",
+        "DT_RESOURCE",
+        "DT_VARIANT",
+        "DT_INVALID",
+    ):
         with pytest.raises(UsageError, match=f"'v' \\({dtype}\\)"):
             sample_request(mg, one("v", dtype))
     with pytest.raises(UsageError, match="at least 1"):
@@ -173,13 +186,14 @@ def test_bytes_suffix_gets_b64_and_unsupported_dtypes_are_refused():
 
 def example_features(serialized: bytes) -> dict[str, str]:
     """feature key -> kind of a serialized tf.Example (a tiny wire reader: the facts come from TF's runs)."""
+
     def fields(buf: bytes):
         i = 0
         while i < len(buf):
             tag, i = varint(buf, i)
             assert tag & 7 == 2
             size, i = varint(buf, i)
-            yield tag >> 3, buf[i:i + size]
+            yield tag >> 3, buf[i : i + size]
             i += size
 
     def varint(buf: bytes, i: int):
@@ -205,8 +219,9 @@ def recorded_example_features(rel: str, key: str) -> dict[str, str]:
     return {"x": "DT_FLOAT", "x2": "DT_FLOAT"}
 
 
-@pytest.mark.parametrize("rel", ["real/saved_model_half_plus_two_cpu/00000123",
-                                 "real/saved_model_half_plus_two_tf2_cpu/00000123"])
+@pytest.mark.parametrize(
+    "rel", ["real/saved_model_half_plus_two_cpu/00000123", "real/saved_model_half_plus_two_tf2_cpu/00000123"]
+)
 @pytest.mark.parametrize("key", ["classify_x_to_y", "regress_x_to_y", "regress_x_to_y2"])
 def test_half_plus_two_example_spec(rel, key):
     mg = loaded(rel).meta_graphs[0]
@@ -228,11 +243,23 @@ def test_half_plus_two_example_spec(rel, key):
 MANIFEST_DTYPES = {"float32": "DT_FLOAT", "int64": "DT_INT64", "string": "DT_STRING"}
 
 
-@pytest.mark.parametrize("model,keys", [
-    ("tf1_classify_regress_predict", ["serving_default", "classify", "classify_classes_only", "classify_scores_only",
-                                      "regress", "predict_examples"]),
-    ("tf1_pbtxt", ["regress"]),
-])
+@pytest.mark.parametrize(
+    "model,keys",
+    [
+        (
+            "tf1_classify_regress_predict",
+            [
+                "serving_default",
+                "classify",
+                "classify_classes_only",
+                "classify_scores_only",
+                "regress",
+                "predict_examples",
+            ],
+        ),
+        ("tf1_pbtxt", ["regress"]),
+    ],
+)
 def test_generated_example_spec_matches_manifest(model, keys):
     wanted = MANIFEST[model]["feature_spec"]
     mg = loaded(f"tf/{model}").meta_graphs[0]
@@ -276,7 +303,9 @@ def test_predict_signature_fed_examples_gets_serialized_examples():
     mg = loaded("tf/tf1_classify_regress_predict").meta_graphs[0]
     body = sample_request(mg, mg.signature("predict_examples"), batch=3, seed=2)
     assert set(body) == {"signature_name", "instances"} and len(body["instances"]) == 3
-    wanted = {k: MANIFEST_DTYPES[v["dtype"]] for k, v in MANIFEST["tf1_classify_regress_predict"]["feature_spec"].items()}
+    wanted = {
+        k: MANIFEST_DTYPES[v["dtype"]] for k, v in MANIFEST["tf1_classify_regress_predict"]["feature_spec"].items()
+    }
     for value in body["instances"]:
         assert example_features(base64.b64decode(value["b64"])) == wanted
 
@@ -289,38 +318,63 @@ def const(name: str, dtype: str, values: tuple) -> Node:
 
 
 def test_spec_through_nested_calls_with_sparse_and_ragged_features():
-    parse = Node("pe", "ParseExampleV2", ("id:output:0", "names:output:0", "sk:output:0", "dk:output:0",
-                                           "rk:output:0", "d0:output:0", "d1:output:0"), attrs=(
-        ("Tdense", Attr("list_type", ("DT_INT64", "DT_STRING"))),
-        ("dense_shapes", Attr("list_shape", ((), (2, 3)))),
-        ("num_sparse", Attr("int", 1)),
-        ("ragged_split_types", Attr("list_type", ("DT_INT64",))),
-        ("ragged_value_types", Attr("list_type", ("DT_FLOAT",))),
-        ("sparse_types", Attr("list_type", ("DT_FLOAT",))),
-    ))
-    inner = FunctionGraph("inner", (Arg("ser", "DT_STRING"),), (), (
-        const("names", "DT_STRING", ()), const("sk", "DT_STRING", ("tags",)),
-        const("dk", "DT_STRING", ("age", "words")), const("rk", "DT_STRING", ("scores",)),
-        const("d0", "DT_INT64", ()), const("d1", "DT_STRING", ("a",) * 6),
-        Node("id", "Identity", ("ser",)),
-        parse,
-    ), ())
-    outer = FunctionGraph("outer", (Arg("resource", "DT_RESOURCE"), Arg("s", "DT_STRING")), (), (
-        Node("r", "Reshape", ("s", "shape:output:0")),
-        Node("call", "PartitionedCall", ("r:output:0",), attrs=(("f", Attr("func", "inner")),)),
-    ), ())
-    graph = Graph((
-        Node("inputs", "Placeholder", (), attrs=(("dtype", Attr("type", "DT_STRING")),)),
-        Node("v", "VarHandleOp"),
-        Node("call", "StatefulPartitionedCall", ("v", "inputs"), attrs=(("f", Attr("func", "outer")),)),
-    ), (inner, outer))
+    parse = Node(
+        "pe",
+        "ParseExampleV2",
+        ("id:output:0", "names:output:0", "sk:output:0", "dk:output:0", "rk:output:0", "d0:output:0", "d1:output:0"),
+        attrs=(
+            ("Tdense", Attr("list_type", ("DT_INT64", "DT_STRING"))),
+            ("dense_shapes", Attr("list_shape", ((), (2, 3)))),
+            ("num_sparse", Attr("int", 1)),
+            ("ragged_split_types", Attr("list_type", ("DT_INT64",))),
+            ("ragged_value_types", Attr("list_type", ("DT_FLOAT",))),
+            ("sparse_types", Attr("list_type", ("DT_FLOAT",))),
+        ),
+    )
+    inner = FunctionGraph(
+        "inner",
+        (Arg("ser", "DT_STRING"),),
+        (),
+        (
+            const("names", "DT_STRING", ()),
+            const("sk", "DT_STRING", ("tags",)),
+            const("dk", "DT_STRING", ("age", "words")),
+            const("rk", "DT_STRING", ("scores",)),
+            const("d0", "DT_INT64", ()),
+            const("d1", "DT_STRING", ("a",) * 6),
+            Node("id", "Identity", ("ser",)),
+            parse,
+        ),
+        (),
+    )
+    outer = FunctionGraph(
+        "outer",
+        (Arg("resource", "DT_RESOURCE"), Arg("s", "DT_STRING")),
+        (),
+        (
+            Node("r", "Reshape", ("s", "shape:output:0")),
+            Node("call", "PartitionedCall", ("r:output:0",), attrs=(("f", Attr("func", "inner")),)),
+        ),
+        (),
+    )
+    graph = Graph(
+        (
+            Node("inputs", "Placeholder", (), attrs=(("dtype", Attr("type", "DT_STRING")),)),
+            Node("v", "VarHandleOp"),
+            Node("call", "StatefulPartitionedCall", ("v", "inputs"), attrs=(("f", Attr("func", "outer")),)),
+        ),
+        (inner, outer),
+    )
     tensor = TensorSpec("inputs", "DT_STRING", (-1,), True, "name", "inputs:0")
     mg = MetaGraph(("serve",), (Signature("reg", REGRESS, (tensor,), ()),), graph=graph, has_object_graph=True)
     spec = example_spec(mg, tensor)
     assert spec.node == "inner/pe" and spec.op == "ParseExampleV2"
     assert [(f.key, f.kind, f.dtype, f.shape, f.required) for f in spec.features] == [
-        ("age", "dense", "DT_INT64", (), True), ("words", "dense", "DT_STRING", (2, 3), False),
-        ("tags", "sparse", "DT_FLOAT", None, None), ("scores", "ragged", "DT_FLOAT", None, None)]
+        ("age", "dense", "DT_INT64", (), True),
+        ("words", "dense", "DT_STRING", (2, 3), False),
+        ("tags", "sparse", "DT_FLOAT", None, None),
+        ("scores", "ragged", "DT_FLOAT", None, None),
+    ]
     body = sample_request(mg, mg.signatures[0], batch=4, seed=1)
     assert len(body["examples"]) == 4
     for example in body["examples"]:
@@ -330,30 +384,63 @@ def test_spec_through_nested_calls_with_sparse_and_ragged_features():
         assert all(type(v) is float for v in example["scores"])
     request = parse_request(json.dumps(body), mg.signatures[0])
     assert {k: f.kind for k, f in request.examples[0].items()} == {
-        "age": "int64_list", "words": "bytes_list", "tags": "float_list", "scores": "float_list"}
+        "age": "int64_list",
+        "words": "bytes_list",
+        "tags": "float_list",
+        "scores": "float_list",
+    }
 
 
 def test_parse_example_v1_and_single_example_and_bounds():
-    v1 = Node("pe", "ParseExample", ("ser", "names", "sk0", "dk0", "dk1", "def0", "def1"), attrs=(
-        ("Ndense", Attr("int", 2)), ("Nsparse", Attr("int", 1)),
-        ("Tdense", Attr("list_type", ("DT_FLOAT", "DT_INT64"))), ("dense_shapes", Attr("list_shape", ((1,), (-1, 2)))),
-        ("sparse_types", Attr("list_type", ("DT_STRING",)))))
-    graph = Graph((Node("ser", "Placeholder"), const("names", "DT_STRING", ()), const("sk0", "DT_STRING", ("s",)),
-                   const("dk0", "DT_STRING", ("f",)), const("dk1", "DT_STRING", ("seq",)),
-                   const("def0", "DT_FLOAT", (1.5,)), const("def1", "DT_INT64", ()), v1), ())
+    v1 = Node(
+        "pe",
+        "ParseExample",
+        ("ser", "names", "sk0", "dk0", "dk1", "def0", "def1"),
+        attrs=(
+            ("Ndense", Attr("int", 2)),
+            ("Nsparse", Attr("int", 1)),
+            ("Tdense", Attr("list_type", ("DT_FLOAT", "DT_INT64"))),
+            ("dense_shapes", Attr("list_shape", ((1,), (-1, 2)))),
+            ("sparse_types", Attr("list_type", ("DT_STRING",))),
+        ),
+    )
+    graph = Graph(
+        (
+            Node("ser", "Placeholder"),
+            const("names", "DT_STRING", ()),
+            const("sk0", "DT_STRING", ("s",)),
+            const("dk0", "DT_STRING", ("f",)),
+            const("dk1", "DT_STRING", ("seq",)),
+            const("def0", "DT_FLOAT", (1.5,)),
+            const("def1", "DT_INT64", ()),
+            v1,
+        ),
+        (),
+    )
     tensor = TensorSpec("inputs", "DT_STRING", None, True, "name", "ser:0")
     mg = MetaGraph(("serve",), (), graph=graph)
     spec = example_spec(mg, tensor)
     assert [(f.key, f.kind, f.dtype, f.shape, f.default) for f in spec.features] == [
-        ("f", "dense", "DT_FLOAT", (1,), (1.5,)), ("seq", "dense", "DT_INT64", (-1, 2), ()),
-        ("s", "sparse", "DT_STRING", None, None)]
+        ("f", "dense", "DT_FLOAT", (1,), (1.5,)),
+        ("seq", "dense", "DT_INT64", (-1, 2), ()),
+        ("s", "sparse", "DT_STRING", None, None),
+    ]
     example = sample_request(mg, Signature("c", PREDICT, (tensor,), ()))["examples"][0]
     assert len(example["seq"]) == 2 and all(type(v) is int for v in example["seq"])  # variable length: 1 row
 
-    single = Node("pe", "ParseSingleExample", ("ser", "def0"), attrs=(
-        ("Tdense", Attr("list_type", ("DT_FLOAT",))), ("dense_keys", Attr("list_str", ("f",))),
-        ("dense_shapes", Attr("list_shape", ((),))), ("num_sparse", Attr("int", 0)), ("sparse_keys", Attr("list_", ())),
-        ("sparse_types", Attr("list_", ()))))
+    single = Node(
+        "pe",
+        "ParseSingleExample",
+        ("ser", "def0"),
+        attrs=(
+            ("Tdense", Attr("list_type", ("DT_FLOAT",))),
+            ("dense_keys", Attr("list_str", ("f",))),
+            ("dense_shapes", Attr("list_shape", ((),))),
+            ("num_sparse", Attr("int", 0)),
+            ("sparse_keys", Attr("list_", ())),
+            ("sparse_types", Attr("list_", ())),
+        ),
+    )
     graph = Graph((Node("ser", "Placeholder"), const("def0", "DT_FLOAT", ()), single), ())
     spec = example_spec(MetaGraph(("serve",), (), graph=graph), tensor)
     assert [(f.key, f.shape, f.required) for f in spec.features] == [("f", (), True)]
@@ -365,16 +452,25 @@ def test_parse_example_v1_and_single_example_and_bounds():
     assert isinstance(sample_request(mg, Signature("c", PREDICT, (tensor,), ()))["inputs"]["inputs"][0], str)
 
     # a cycle of calls ends (bounded walk) without a spec
-    loop = FunctionGraph("loop", (Arg("a", "DT_STRING"),), (), (
-        Node("c", "PartitionedCall", ("a",), attrs=(("f", Attr("func", "loop")),)),), ())
-    graph = Graph((Node("ser", "Placeholder"), Node("c", "PartitionedCall", ("ser",),
-                                                    attrs=(("f", Attr("func", "loop")),))), (loop,))
+    loop = FunctionGraph(
+        "loop",
+        (Arg("a", "DT_STRING"),),
+        (),
+        (Node("c", "PartitionedCall", ("a",), attrs=(("f", Attr("func", "loop")),)),),
+        (),
+    )
+    graph = Graph(
+        (Node("ser", "Placeholder"), Node("c", "PartitionedCall", ("ser",), attrs=(("f", Attr("func", "loop")),))),
+        (loop,),
+    )
     assert example_spec(MetaGraph(("serve",), (), graph=graph), tensor) is None
 
 
 def test_sample_module_imports_no_tensorflow_numpy_or_protobuf():
-    code = ("import sys, sigtool.sample\n"
-            "bad = [m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'numpy', 'google', 'keras')]\n"
-            "assert not bad, bad\nprint('clean')\n")
+    code = (
+        "import sys, sigtool.sample\n"
+        "bad = [m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'numpy', 'google', 'keras')]\n"
+        "assert not bad, bad\nprint('clean')\n"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "clean"

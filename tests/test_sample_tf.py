@@ -61,8 +61,10 @@ def unfed_placeholders(mg: MetaGraph, sig: Signature) -> list[str]:
     return sorted(found)
 
 
-TF_CASES = [pytest.param(c, id=sig_id(c), marks=pytest.mark.skip(reason=r) if (r := tf_skip_reason(c)) else ())
-            for c in SIGNATURES]
+TF_CASES = [
+    pytest.param(c, id=sig_id(c), marks=pytest.mark.skip(reason=r) if (r := tf_skip_reason(c)) else ())
+    for c in SIGNATURES
+]
 
 
 @pytest.fixture(scope="module")

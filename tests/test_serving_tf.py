@@ -28,10 +28,16 @@ def test_field_numbers_match_tensorflow():
     assert fields(tf_feature.Features) == {"feature": (1, 11, False)}
     entry = tf_feature.Features.DESCRIPTOR.fields_by_name["feature"].message_type
     assert entry.GetOptions().map_entry and {f.name: f.number for f in entry.fields} == {"key": 1, "value": 2}
-    assert fields(tf_feature.Feature) == {"bytes_list": (1, 11, False), "float_list": (2, 11, False),
-                                          "int64_list": (3, 11, False)}
+    assert fields(tf_feature.Feature) == {
+        "bytes_list": (1, 11, False),
+        "float_list": (2, 11, False),
+        "int64_list": (3, 11, False),
+    }
     assert {f.name for f in tf_feature.Feature.DESCRIPTOR.oneofs_by_name["kind"].fields} == {
-        "bytes_list", "float_list", "int64_list"}
+        "bytes_list",
+        "float_list",
+        "int64_list",
+    }
     assert fields(tf_feature.BytesList) == {"value": (1, 12, False)}  # bytes, not packed
     assert fields(tf_feature.FloatList) == {"value": (1, 2, True)}  # float, packed
     assert fields(tf_feature.Int64List) == {"value": (1, 3, True)}  # int64, packed
@@ -59,8 +65,15 @@ def assert_same_example(got: bytes, expected) -> None:
     assert type(expected).FromString(got) == expected
 
 
-@pytest.mark.parametrize("body", [EX1, EX2, '{"examples": [{}, {"e": [], "u": "\\u00e9\\ud83d\\ude00", "n": -1}]}',
-                                  '{"examples": [{"x": [1e-45, 3.4028234663852886e38, -0.0], "": 0, "xy": "p"}]}'])
+@pytest.mark.parametrize(
+    "body",
+    [
+        EX1,
+        EX2,
+        '{"examples": [{}, {"e": [], "u": "\\u00e9\\ud83d\\ude00", "n": -1}]}',
+        '{"examples": [{"x": [1e-45, 3.4028234663852886e38, -0.0], "": 0, "xy": "p"}]}',
+    ],
+)
 def test_examples_bytes_equal_tensorflows(body):
     pytest.importorskip("tensorflow")
     req = parse_request(body, {"serving_default": CLASSIFY_SIG, "custom_signture": CLASSIFY_SIG})
@@ -69,7 +82,7 @@ def test_examples_bytes_equal_tensorflows(body):
             ctx = encode_example(req.context)
             assert_same_example(ctx, tf_example_of(req.context))
             assert got.startswith(ctx)
-            got = got[len(ctx):]
+            got = got[len(ctx) :]
         assert_same_example(got, tf_example_of(ex))
 
 
@@ -82,7 +95,8 @@ def test_examples_bytes_equal_tensorflows_for_random_features():
         st.builds(lambda v: Feature("bytes_list", tuple(v)), st.lists(st.binary(max_size=5), max_size=3)),
         st.builds(lambda v: Feature("float_list", tuple(v)), st.lists(floats, max_size=3)),
         st.builds(lambda v: Feature("int64_list", tuple(v)), st.lists(st.integers(-(2**63), 2**63 - 1), max_size=3)),
-        st.just(Feature("")))
+        st.just(Feature("")),
+    )
 
     @hypothesis.settings(max_examples=200, deadline=None)
     @hypothesis.given(st.dictionaries(st.text(max_size=4), feature, max_size=4))
@@ -95,15 +109,19 @@ def test_examples_bytes_equal_tensorflows_for_random_features():
 def test_tensorflow_parses_context_plus_example_as_serving_merges_them():
     tf = pytest.importorskip("tensorflow")
     example_pb2 = pytest.importorskip("tensorflow.core.example.example_pb2")
-    req = parse_request('{"context": {"q": "pizza", "shared": 1}, "examples": [{"x": 2.5, "shared": 7}]}',
-                        CLASSIFY_SIG)
+    req = parse_request('{"context": {"q": "pizza", "shared": 1}, "examples": [{"x": 2.5, "shared": 7}]}', CLASSIFY_SIG)
     [blob] = build_examples(req)
     ex = example_pb2.Example.FromString(blob)
     assert ex.features.feature["q"].bytes_list.value == [b"pizza"]
     assert ex.features.feature["shared"].int64_list.value == [7]  # the example wins
-    parsed = tf.io.parse_single_example(blob, {"x": tf.io.FixedLenFeature([], tf.float32),
-                                               "q": tf.io.FixedLenFeature([], tf.string),
-                                               "shared": tf.io.FixedLenFeature([], tf.int64)})
+    parsed = tf.io.parse_single_example(
+        blob,
+        {
+            "x": tf.io.FixedLenFeature([], tf.float32),
+            "q": tf.io.FixedLenFeature([], tf.string),
+            "shared": tf.io.FixedLenFeature([], tf.int64),
+        },
+    )
     assert (float(parsed["x"]), bytes(parsed["q"].numpy()), int(parsed["shared"])) == (2.5, b"pizza", 7)
 
 
@@ -112,13 +130,19 @@ def test_a_tensorflow_model_classifies_our_examples():
     tf = pytest.importorskip("tensorflow")
     from conftest import GEN
 
-    req = parse_request('{"examples": [{"color": "green", "x": 1.0, "x2": 4.0}, {"x": 3.0}, '
-                        '{"color": "blue", "x": -2.0}]}', CLASSIFY_SIG)
+    req = parse_request(
+        '{"examples": [{"color": "green", "x": 1.0, "x2": 4.0}, {"x": 3.0}, {"color": "blue", "x": -2.0}]}',
+        CLASSIFY_SIG,
+    )
     blobs = build_examples(req)
 
     def example(**features):  # the same Examples, built by TensorFlow
-        feats = {k: tf.train.Feature(bytes_list=tf.train.BytesList(value=[v.encode()])) if isinstance(v, str)
-                 else tf.train.Feature(float_list=tf.train.FloatList(value=[v])) for k, v in features.items()}
+        feats = {
+            k: tf.train.Feature(bytes_list=tf.train.BytesList(value=[v.encode()]))
+            if isinstance(v, str)
+            else tf.train.Feature(float_list=tf.train.FloatList(value=[v]))
+            for k, v in features.items()
+        }
         return tf.train.Example(features=tf.train.Features(feature=feats))
 
     theirs = [example(color="green", x=1.0, x2=4.0), example(x=3.0), example(color="blue", x=-2.0)]

@@ -31,7 +31,11 @@ TF_ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONHASHSEED": "0", "CUD
 
 def live_saved_model_cli(model: Path) -> str:
     done = subprocess.run(
-        [str(SAVED_MODEL_CLI), "show", "--dir", str(model), "--all"], check=False, env=TF_ENV, capture_output=True, text=True
+        [str(SAVED_MODEL_CLI), "show", "--dir", str(model), "--all"],
+        check=False,
+        env=TF_ENV,
+        capture_output=True,
+        text=True,
     )
     assert done.returncode == 0, done.stderr[-2000:]
     return done.stdout
@@ -167,7 +171,10 @@ def synthetic_libraries() -> list[bytes]:
         library(
             ("__inference_grad_8", [("NoOp", {})]),
             ("__inference_h_6", [("Identity", {"_gradient_op_type": b"CustomGradient-1"})]),
-            ("__inference_i_2", [("PartitionedCall", {"f": "__inference_h_6", "_gradient_op_type": b"CustomGradient-1"})]),
+            (
+                "__inference_i_2",
+                [("PartitionedCall", {"f": "__inference_h_6", "_gradient_op_type": b"CustomGradient-1"})],
+            ),
             gradients=[("__inference_grad_8", b"CustomGradient-1")],
         ),
         library(  # a cycle: TF's loader refuses it
@@ -196,7 +203,10 @@ def test_order_is_by_loaded_name_with_equal_width_numbers():
     functions = [cf("__inference_f_10", 2), cf("__inference_f_9", 0), cf("__inference_f_100", 1), cf("f_bare", 3)]
     # Loaded names: __inference_f_<n> by creation (9, 100, 10), and __inference_f_bare_<n> last by base name.
     assert [c.name for c in smcli.concrete_function_order(functions)] == [
-        "__inference_f_9", "__inference_f_100", "__inference_f_10", "f_bare"
+        "__inference_f_9",
+        "__inference_f_100",
+        "__inference_f_10",
+        "f_bare",
     ]
     # Unknown load order (TF's loader would fail): the stored names decide.
     unknown = [cf("__inference_f_9", -1), cf("__inference_f_10", 0)]

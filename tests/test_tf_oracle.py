@@ -48,7 +48,8 @@ def test_show_json_matches_tensorflow(path):
         assert ours["has_object_graph"] == theirs["has_object_graph_def"]
         assert ours["ops"] == theirs["ops_used"]
         assert [[a["tensor_name"], a["filename"]] for a in ours["asset_files"]] == [
-            [a["tensor_name"], a["filename"]] for a in theirs["asset_file_def"]]
+            [a["tensor_name"], a["filename"]] for a in theirs["asset_file_def"]
+        ]
 
 
 @pytest.mark.parametrize("path", MODELS, ids=IDS)
@@ -77,7 +78,12 @@ def test_is_valid_signature_matches_tensorflow(path):
 
 
 def test_the_testdata_has_valid_and_invalid_signatures():
-    verdicts = {s["is_valid_signature"] for f in oracle().values() for mg in f["meta_graphs"] for s in mg["signature_defs"].values()}
+    verdicts = {
+        s["is_valid_signature"]
+        for f in oracle().values()
+        for mg in f["meta_graphs"]
+        for s in mg["signature_defs"].values()
+    }
     assert verdicts == {True, False}
 
 

@@ -64,8 +64,21 @@ def test_frame_round_trip_and_errors():
 
 
 def test_write_in_place_then_check_accepts_and_show_lists(model):
-    result = invoke("warmup", "write", model, "--in-place", "--input-json", ROW, "--input-json", CLASSIFY,
-                    "--sample", "--batch", "1", "--batch", "8")
+    result = invoke(
+        "warmup",
+        "write",
+        model,
+        "--in-place",
+        "--input-json",
+        ROW,
+        "--input-json",
+        CLASSIFY,
+        "--sample",
+        "--batch",
+        "1",
+        "--batch",
+        "8",
+    )
     assert result.exit_code == 0, result.stderr
     target = model / "00000123" / "assets.extra" / "tf_serving_warmup_requests"
     assert result.stdout.startswith(f"{target}: 4 records (")
@@ -90,9 +103,16 @@ def test_show_json(model):
     doc = json.loads(invoke("warmup", "show", out, "-f", "json").stdout)
     assert doc["schema"] == "sigtool.warmup/1" and doc["error"] is None and doc["more_than_limit"] is False
     first, second = doc["records"]
-    assert first == {"number": 1, "log_type": "predict_log", "method": "predict", "model_name": "hpt",
-                     "signature_name": "serving_default", "batch_size": 2, "context": False,
-                     "inputs": [{"key": "x", "dtype": "DT_FLOAT", "shape": [2, 1]}]}
+    assert first == {
+        "number": 1,
+        "log_type": "predict_log",
+        "method": "predict",
+        "model_name": "hpt",
+        "signature_name": "serving_default",
+        "batch_size": 2,
+        "context": False,
+        "inputs": [{"key": "x", "dtype": "DT_FLOAT", "shape": [2, 1]}],
+    }
     assert (second["method"], second["signature_name"], second["batch_size"]) == ("regress", "regress_x_to_y", 1)
 
 
@@ -135,21 +155,35 @@ def test_limit_of_1000_records(model):
     assert len(warmup_io.read_listing(out).records) == 1000
 
 
-@pytest.mark.parametrize("args,message", [
-    ([], "give exactly one of -o FILE and --in-place"),
-    (["-o", "W", "--in-place"], "give exactly one of -o FILE and --in-place"),
-    (["-o", "W"], "no requests given"),
-    (["-o", "W", "--batch", "2"], "--batch and --seed go with --sample"),
-    (["-o", "W", "--input-json", '{"instances": ["a"]}'],
-     ("--input-json #1: Failed to process element: 0 of 'instances' list. Error: INVALID_ARGUMENT: JSON Value: \"a\" "
-     "Type: String is not of expected type: float")),
-    (["-o", "W", "--input-json", '{"inputs": {"y": [1.0]}}'], "--input-json #1: Missing named input: x in 'inputs' object."),
-    (["-o", "W", "--input-json", '{"signature_name": "nope", "instances": [1.0]}'],
-     '--input-json #1: Serving signature name: "nope" not found in signature def'),
-    (["-o", "W", "--input-json", '{"signature_name": "classify_x_to_y", "examples": [{"x": [1, 2.0]}]}'],
-     "--input-json #1: Unexpected element type in feature: x expecting type: int64"),
-    (["-o", "W", "--input-json", "@missing.json"], "--input-json @missing.json: cannot read the file"),
-])
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        ([], "give exactly one of -o FILE and --in-place"),
+        (["-o", "W", "--in-place"], "give exactly one of -o FILE and --in-place"),
+        (["-o", "W"], "no requests given"),
+        (["-o", "W", "--batch", "2"], "--batch and --seed go with --sample"),
+        (
+            ["-o", "W", "--input-json", '{"instances": ["a"]}'],
+            (
+                "--input-json #1: Failed to process element: 0 of 'instances' list. Error: INVALID_ARGUMENT: JSON Value: \"a\" "
+                "Type: String is not of expected type: float"
+            ),
+        ),
+        (
+            ["-o", "W", "--input-json", '{"inputs": {"y": [1.0]}}'],
+            "--input-json #1: Missing named input: x in 'inputs' object.",
+        ),
+        (
+            ["-o", "W", "--input-json", '{"signature_name": "nope", "instances": [1.0]}'],
+            '--input-json #1: Serving signature name: "nope" not found in signature def',
+        ),
+        (
+            ["-o", "W", "--input-json", '{"signature_name": "classify_x_to_y", "examples": [{"x": [1, 2.0]}]}'],
+            "--input-json #1: Unexpected element type in feature: x expecting type: int64",
+        ),
+        (["-o", "W", "--input-json", "@missing.json"], "--input-json @missing.json: cannot read the file"),
+    ],
+)
 def test_write_errors(model, monkeypatch, args, message):
     monkeypatch.chdir(model)
     error = assert_one_error_line(invoke("warmup", "write", ".", *args), 2)
@@ -182,11 +216,15 @@ def test_predict_record_fields():
     from sigtool._proto import prediction_log_pb2
     from sigtool.serving.values import Tensor
 
-    data = warmup_io.predict_record("m", "sig", {
-        "b": Tensor("DT_STRING", (2,), (b"a", b"\xff")),
-        "a": Tensor("DT_INT64", (1, 2), (1, -2)),
-        "c": Tensor("DT_BOOL", (), (True,)),
-    })
+    data = warmup_io.predict_record(
+        "m",
+        "sig",
+        {
+            "b": Tensor("DT_STRING", (2,), (b"a", b"\xff")),
+            "a": Tensor("DT_INT64", (1, 2), (1, -2)),
+            "c": Tensor("DT_BOOL", (), (True,)),
+        },
+    )
     request = prediction_log_pb2.PredictionLog.FromString(data).predict_log.request
     assert (request.model_spec.name, request.model_spec.signature_name) == ("m", "sig")
     assert list(request.inputs["a"].int64_val) == [1, -2]
@@ -196,8 +234,10 @@ def test_predict_record_fields():
 
 
 def test_no_tensorflow_imported(model):
-    code = ("import sys; from sigtool.cli import main; sys.argv = ['sigtool', 'warmup', 'write', sys.argv[1], "
-            "'--in-place', '--sample', '--batch', '2']\n"
-            "try:\n    main()\nexcept SystemExit as e:\n    assert not e.code, e.code\n"
-            "assert 'tensorflow' not in sys.modules, 'tensorflow imported'")
+    code = (
+        "import sys; from sigtool.cli import main; sys.argv = ['sigtool', 'warmup', 'write', sys.argv[1], "
+        "'--in-place', '--sample', '--batch', '2']\n"
+        "try:\n    main()\nexcept SystemExit as e:\n    assert not e.code, e.code\n"
+        "assert 'tensorflow' not in sys.modules, 'tensorflow imported'"
+    )
     subprocess.run([sys.executable, "-c", code, str(model)], check=True, cwd=REPO)

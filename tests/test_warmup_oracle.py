@@ -20,8 +20,11 @@ np = pytest.importorskip("numpy")
 CPU = REAL / "saved_model_half_plus_two_cpu"
 ROW = {"instances": [[1.0], [2.5]]}
 COLUMNAR = {"signature_name": "serving_default", "inputs": {"x": [[3.0], [4.0], [5.0]]}}
-CLASSIFY = {"signature_name": "classify_x_to_y", "context": {"x": 1.5, "tag": "ctx", "ids": [1, 2]},
-            "examples": [{"x": 2.0}, {"x": [3.0, 4.5], "word": {"b64": "aGk="}}]}
+CLASSIFY = {
+    "signature_name": "classify_x_to_y",
+    "context": {"x": 1.5, "tag": "ctx", "ids": [1, 2]},
+    "examples": [{"x": 2.0}, {"x": [3.0, 4.5], "word": {"b64": "aGk="}}],
+}
 REGRESS = {"signature_name": "regress_x_to_y", "examples": [{"x": -1.0}]}
 
 
@@ -53,8 +56,11 @@ def _assert_predict(log, body, signature="serving_default"):
     tensors = body.get("inputs")
     if tensors is None:
         instances = body["instances"]
-        tensors = {"x": instances} if not isinstance(instances[0], dict) else {
-            k: [i[k] for i in instances] for k in instances[0]}
+        tensors = (
+            {"x": instances}
+            if not isinstance(instances[0], dict)
+            else {k: [i[k] for i in instances] for k in instances[0]}
+        )
     assert sorted(request.inputs) == sorted(tensors)
     for key, value in tensors.items():
         got = tf.make_ndarray(request.inputs[key])
@@ -70,7 +76,8 @@ def _assert_examples(log, body, kind):
     assert which == ("example_list_with_context" if "context" in body else "example_list")
     examples = getattr(request.input, which)
     assert [_features(e) for e in examples.examples] == [
-        {k: _listed(v) for k, v in e.items()} for e in body["examples"]]
+        {k: _listed(v) for k, v in e.items()} for e in body["examples"]
+    ]
     if "context" in body:
         assert _features(examples.context) == {k: _listed(v) for k, v in body["context"].items()}
 

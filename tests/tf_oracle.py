@@ -41,8 +41,10 @@ RUNS = [
     ("real/saved_model_half_plus_two_2_versions/00000124", "serving_default", {"x": [[4.0]]}),
     ("real/matrix_half_plus_two/1", "serving_default", {"x": [[[1.0, 2.0, 3.0], [4.0, 5.0, 6.0], [7.0, 8.0, 9.0]]]}),
     ("real/saved_model_half_plus_two_mkl/00000123", "serving_default", {"x": [[1.0], [2.0]]}),
-] + [("tf/tf1_missing_tensor", key, {"x": [[1.0]]})
-     for key in ("valid", "serving_default", "missing_input", "bad_output_index", "name_without_index")]
+] + [
+    ("tf/tf1_missing_tensor", key, {"x": [[1.0]]})
+    for key in ("valid", "serving_default", "missing_input", "bad_output_index", "name_without_index")
+]
 
 _cache: dict = {}
 
@@ -52,7 +54,9 @@ def oracle() -> dict:
     if not _cache:
         runs = {}
         for rel, key, inputs in RUNS:
-            runs.setdefault(str(TESTDATA / rel), []).append({"tag_set": "serve", "signature_name": key, "inputs": inputs})
+            runs.setdefault(str(TESTDATA / rel), []).append(
+                {"tag_set": "serve", "signature_name": key, "inputs": inputs}
+            )
         facts = tf_facts(MODELS, runs=runs)
         _cache.update({Path(path).relative_to(TESTDATA).as_posix(): f for path, f in facts.items()})
     return _cache
@@ -75,8 +79,12 @@ def tf_tensor(info: dict) -> dict:
         out["sparse"] = [c["values_tensor_name"], c["indices_tensor_name"], c["dense_shape_tensor_name"]]
     if info.get("composite_tensor"):
         c = info["composite_tensor"]
-        out["composite"] = [c["type_spec_class"], c["type_spec_class_name"], c["num_flat_components"],
-                            [tf_tensor(comp) for comp in c["components"]]]
+        out["composite"] = [
+            c["type_spec_class"],
+            c["type_spec_class_name"],
+            c["num_flat_components"],
+            [tf_tensor(comp) for comp in c["components"]],
+        ]
     return out
 
 
@@ -86,8 +94,12 @@ def our_tensor(t: dict) -> dict:
         out["sparse"] = [t["sparse"]["values"], t["sparse"]["indices"], t["sparse"]["dense_shape"]]
     if t["composite"]:
         c = t["composite"]
-        out["composite"] = [c["type_spec_class"], c["type_spec_class_name"], c["num_flat_components"],
-                            [our_tensor(comp) for comp in c["components"]]]
+        out["composite"] = [
+            c["type_spec_class"],
+            c["type_spec_class_name"],
+            c["num_flat_components"],
+            [our_tensor(comp) for comp in c["components"]],
+        ]
     return out
 
 
@@ -151,7 +163,9 @@ def tf_facts(paths, runs: dict | None = None, smcli: bool = True) -> dict:
     """
     request = {"paths": [str(p) for p in paths], "runs": {str(k): v for k, v in (runs or {}).items()}, "smcli": smcli}
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONHASHSEED="0", CUDA_VISIBLE_DEVICES="")
-    done = subprocess.run([sys.executable, str(Path(__file__)), json.dumps(request)], capture_output=True, text=True, env=env)
+    done = subprocess.run(
+        [sys.executable, str(Path(__file__)), json.dumps(request)], capture_output=True, text=True, env=env
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout.splitlines()[-1])
 
@@ -161,7 +175,9 @@ def tf_reads(paths) -> dict:
     signature keys, or the exception it raised."""
     request = {"paths": [], "runs": {}, "smcli": False, "reads": [str(p) for p in paths]}
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", CUDA_VISIBLE_DEVICES="")
-    done = subprocess.run([sys.executable, str(Path(__file__)), json.dumps(request)], capture_output=True, text=True, env=env)
+    done = subprocess.run(
+        [sys.executable, str(Path(__file__)), json.dumps(request)], capture_output=True, text=True, env=env
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout.splitlines()[-1])["reads"]
 
@@ -173,7 +189,10 @@ def _read(path: str) -> dict:
         saved_model = loader_impl.parse_saved_model(path)
     except Exception as error:  # what TF's reader refused, and how
         return {"ok": False, "exception": type(error).__name__}
-    return {"ok": True, "meta_graphs": [[list(mg.meta_info_def.tags), sorted(mg.signature_def)] for mg in saved_model.meta_graphs]}
+    return {
+        "ok": True,
+        "meta_graphs": [[list(mg.meta_info_def.tags), sorted(mg.signature_def)] for mg in saved_model.meta_graphs],
+    }
 
 
 def _tensor_info(ti, dtypes) -> dict:
@@ -190,8 +209,11 @@ def _tensor_info(ti, dtypes) -> dict:
         out["dim_names"] = [d.name for d in shape.dim]
     if encoding == "coo_sparse":
         c = ti.coo_sparse
-        out["coo_sparse"] = {"values_tensor_name": c.values_tensor_name, "indices_tensor_name": c.indices_tensor_name,
-                             "dense_shape_tensor_name": c.dense_shape_tensor_name}
+        out["coo_sparse"] = {
+            "values_tensor_name": c.values_tensor_name,
+            "indices_tensor_name": c.indices_tensor_name,
+            "dense_shape_tensor_name": c.dense_shape_tensor_name,
+        }
     if encoding == "composite_tensor":
         from tensorflow.core.protobuf import struct_pb2
 
@@ -214,30 +236,37 @@ def _facts(path: str, smcli: bool) -> dict:
     meta_graphs = []
     for mg in saved_model.meta_graphs:
         ops = meta_graph.ops_used_by_graph_def(mg.graph_def)  # graph nodes + the functions they reach
-        meta_graphs.append({
-            "tags": list(mg.meta_info_def.tags),
-            "tensorflow_version": mg.meta_info_def.tensorflow_version,
-            "stripped_default_attrs": mg.meta_info_def.stripped_default_attrs,
-            "has_object_graph_def": mg.HasField("object_graph_def"),
-            "ops_used": sorted(ops),
-            "asset_file_def": [{"tensor_name": a.tensor_info.name, "filename": a.filename} for a in mg.asset_file_def],
-            "signature_defs": {
-                key: {
-                    "method_name": s.method_name,
-                    "inputs": {k: _tensor_info(v, types_pb2) for k, v in s.inputs.items()},
-                    "outputs": {k: _tensor_info(v, types_pb2) for k, v in s.outputs.items()},
-                    "is_valid_signature": bool(signature_def_utils.is_valid_signature(s)),
-                }
-                for key, s in mg.signature_def.items()
-            },
-        })
+        meta_graphs.append(
+            {
+                "tags": list(mg.meta_info_def.tags),
+                "tensorflow_version": mg.meta_info_def.tensorflow_version,
+                "stripped_default_attrs": mg.meta_info_def.stripped_default_attrs,
+                "has_object_graph_def": mg.HasField("object_graph_def"),
+                "ops_used": sorted(ops),
+                "asset_file_def": [
+                    {"tensor_name": a.tensor_info.name, "filename": a.filename} for a in mg.asset_file_def
+                ],
+                "signature_defs": {
+                    key: {
+                        "method_name": s.method_name,
+                        "inputs": {k: _tensor_info(v, types_pb2) for k, v in s.inputs.items()},
+                        "outputs": {k: _tensor_info(v, types_pb2) for k, v in s.outputs.items()},
+                        "is_valid_signature": bool(signature_def_utils.is_valid_signature(s)),
+                    }
+                    for key, s in mg.signature_def.items()
+                },
+            }
+        )
     picks = {}
     reader = loader_impl.SavedModelLoader(path)
     for mg in saved_model.meta_graphs:
         chosen = reader.get_meta_graph_def_from_tags(list(mg.meta_info_def.tags))
         picks[",".join(mg.meta_info_def.tags)] = list(saved_model.meta_graphs).index(chosen)
-    facts = {"saved_model_schema_version": saved_model.saved_model_schema_version, "meta_graphs": meta_graphs,
-             "get_meta_graph_def_index_by_tag_set": picks}
+    facts = {
+        "saved_model_schema_version": saved_model.saved_model_schema_version,
+        "meta_graphs": meta_graphs,
+        "get_meta_graph_def_index_by_tag_set": picks,
+    }
     if smcli:
         from tensorflow.python.tools import saved_model_cli
 
@@ -275,7 +304,11 @@ def _run(path: str, run: dict) -> dict:
             continue
         array = np.asarray(value)
         flat = [v.decode("utf-8", "replace") if isinstance(v, bytes) else v for v in array.reshape(-1).tolist()]
-        dtype = "DT_STRING" if array.dtype.kind in "OSU" else types_pb2.DataType.Name(tf.dtypes.as_dtype(array.dtype).as_datatype_enum)
+        dtype = (
+            "DT_STRING"
+            if array.dtype.kind in "OSU"
+            else types_pb2.DataType.Name(tf.dtypes.as_dtype(array.dtype).as_datatype_enum)
+        )
         outputs[key] = {"dtype": dtype, "shape": list(array.shape), "flat": flat}
     return {"outputs": outputs}
 

@@ -46,12 +46,24 @@ MODEL_GLOBS = ["testdata/*", "testdata/*/*"]  # every model, broken ones include
 RUNS = [
     ("testdata/minimal", ["--input-json", '{"instances": [[1.0], [2.0], [5.0]]}', "-f", "json"]),
     ("testdata/minimal", ["--input-json", '{"inputs": {"x": [[-1.5], [0.25]]}}']),
-    ("testdata/multi_tag", ["--tag-set", "serve", "--signature", "plus_three", "--input-json", '{"instances": [[1.0]]}', "-f", "json"]),
+    (
+        "testdata/multi_tag",
+        ["--tag-set", "serve", "--signature", "plus_three", "--input-json", '{"instances": [[1.0]]}', "-f", "json"],
+    ),
     ("testdata/pbtxt", ["--sample", "--batch", "3", "-f", "json"]),
     ("testdata/half_plus_two_like", ["--input-json", '{"instances": [[1.0], [4.0]]}', "-f", "json"]),
-    ("testdata/real/saved_model_half_plus_two_cpu", ["--input-json", '{"instances": [[1.0], [2.0], [5.0]]}', "-f", "json"]),
-    ("testdata/real/saved_model_half_plus_two_cpu", ["--signature", "classify_x_to_y", "--input-json", '{"examples": [{"x": 2.0}, {"x": 3.0}]}', "-f", "json"]),
-    ("testdata/real/saved_model_half_plus_two_cpu", ["--signature", "regress_x_to_y", "--input-json", '{"examples": [{"x": 2.0}]}', "-f", "json"]),
+    (
+        "testdata/real/saved_model_half_plus_two_cpu",
+        ["--input-json", '{"instances": [[1.0], [2.0], [5.0]]}', "-f", "json"],
+    ),
+    (
+        "testdata/real/saved_model_half_plus_two_cpu",
+        ["--signature", "classify_x_to_y", "--input-json", '{"examples": [{"x": 2.0}, {"x": 3.0}]}', "-f", "json"],
+    ),
+    (
+        "testdata/real/saved_model_half_plus_two_cpu",
+        ["--signature", "regress_x_to_y", "--input-json", '{"examples": [{"x": 2.0}]}', "-f", "json"],
+    ),
     ("testdata/real/saved_model_half_plus_two_tf2_cpu", ["--input-json", '{"instances": [1.0]}', "-f", "json"]),
     ("testdata/tf/tf1_classify_regress_predict", ["--signature", "classify", "--sample", "--batch", "2", "-f", "json"]),
 ]
@@ -165,7 +177,9 @@ class Env:
         pip(self.py, str(wheel))
         after = freeze(self.py)
         self.versions = {n: baseline.get(n, "-") for n in WATCHED}
-        changed = [f"{n} {baseline[n]} -> {after.get(n, 'removed')}" for n in sorted(baseline) if after.get(n) != baseline[n]]
+        changed = [
+            f"{n} {baseline[n]} -> {after.get(n, 'removed')}" for n in sorted(baseline) if after.get(n) != baseline[n]
+        ]
         watched = [c for c in changed if c.split()[0] in WATCHED]
         if watched:
             self.fail("unchanged", "; ".join(watched))
@@ -205,27 +219,44 @@ def commands() -> dict[str, list[tuple[str, list[str]]]]:
     """{cell: [(label, argv after 'sigtool', must exit 0 in the reference)]}"""
     show, check = [], []
     for m in models(MODEL_GLOBS):
-        show += [(f"show {m}", ["show", m], False), (f"show -f json {m}", ["show", m, "-f", "json"], False),
-                 (f"show -f smcli --all {m}", ["show", m, "-f", "smcli", "--all"], False)]
+        show += [
+            (f"show {m}", ["show", m], False),
+            (f"show -f json {m}", ["show", m, "-f", "json"], False),
+            (f"show -f smcli --all {m}", ["show", m, "-f", "smcli", "--all"], False),
+        ]
         check += [(f"check -f json {m}", ["check", m, "-f", "json"], False)]
     runs = [(f"run {m} {' '.join(a)}", ["run", m, *a], True) for m, a in RUNS]
     # Some of these are meant to fail (unsafe ops, broken graphs): they must fail the same way.
-    runs += [(f"run {m} --sample -f json", ["run", m, "--sample", "-f", "json"], False) for m in models(SAMPLED_RUN_GLOBS)]
+    runs += [
+        (f"run {m} --sample -f json", ["run", m, "--sample", "-f", "json"], False) for m in models(SAMPLED_RUN_GLOBS)
+    ]
     return {"show": show, "check": check, "run": runs}
 
 
 def run_all(env: Env, cells: dict[str, list[tuple[str, list[str]]]]) -> dict[str, list[tuple[int, str, str]]]:
-    base = {"PATH": f"{env.dir / 'bin'}:/usr/bin:/bin", "HOME": os.environ.get("HOME", "/tmp"), "LC_ALL": "C.UTF-8",
-            "NO_COLOR": "1", "PYTHONDONTWRITEBYTECODE": "1", "TMPDIR": tempfile.gettempdir()}
+    base = {
+        "PATH": f"{env.dir / 'bin'}:/usr/bin:/bin",
+        "HOME": os.environ.get("HOME", "/tmp"),
+        "LC_ALL": "C.UTF-8",
+        "NO_COLOR": "1",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "TMPDIR": tempfile.gettempdir(),
+    }
     results = {}
     for cell, cmds in cells.items():
         log(f"{env.name}: {cell} ({len(cmds)} commands)")
         results[cell] = []
         for _label, argv, _ in cmds:
-            p = subprocess.run([str(env.dir / "bin" / "sigtool"), *argv], cwd=ROOT, env=base, capture_output=True, timeout=TIMEOUT)
-            results[cell].append((p.returncode, p.stdout.decode("utf-8", "replace"), p.stderr.decode("utf-8", "replace")))
-    record = {cell: [{"command": c[0], "exit": r[0], "stdout": r[1], "stderr": r[2]} for c, r in zip(cmds, results[cell])]
-              for cell, cmds in cells.items()}
+            p = subprocess.run(
+                [str(env.dir / "bin" / "sigtool"), *argv], cwd=ROOT, env=base, capture_output=True, timeout=TIMEOUT
+            )
+            results[cell].append(
+                (p.returncode, p.stdout.decode("utf-8", "replace"), p.stderr.decode("utf-8", "replace"))
+            )
+    record = {
+        cell: [{"command": c[0], "exit": r[0], "stdout": r[1], "stderr": r[2]} for c, r in zip(cmds, results[cell])]
+        for cell, cmds in cells.items()
+    }
     (WORK / "out").mkdir(exist_ok=True)
     (WORK / "out" / f"{env.name}.json").write_text(json.dumps(record, indent=1))  # for a closer look
     return results
@@ -276,8 +307,14 @@ def check_reference(env: Env, cells, ref) -> None:
 
 def no_tf_run(env: Env) -> None:
     """Without TensorFlow, run must say so: exit 4, one Error line."""
-    p = subprocess.run([str(env.dir / "bin" / "sigtool"), "run", "testdata/minimal", "--input-json", '{"instances": [[1.0]]}'],
-                       cwd=ROOT, capture_output=True, text=True, timeout=TIMEOUT, env={"PATH": "/usr/bin:/bin", "LC_ALL": "C.UTF-8"})
+    p = subprocess.run(
+        [str(env.dir / "bin" / "sigtool"), "run", "testdata/minimal", "--input-json", '{"instances": [[1.0]]}'],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        env={"PATH": "/usr/bin:/bin", "LC_ALL": "C.UTF-8"},
+    )
     lines = p.stderr.splitlines()
     if p.returncode == 4 and len(lines) == 1 and lines[0].startswith("Error: ") and not p.stdout:
         env.cells["run"] = "exit 4 (no TF)"
@@ -312,18 +349,28 @@ def table(rows: list[Env]) -> str:
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
         tf = r.versions.get("tensorflow-cpu", "-") if r.tf else "none"
-        lines.append("| " + " | ".join([tf, r.python_version, r.versions.get("protobuf", "-"), r.versions.get("numpy", "-")]
-                                        + [r.cells.get(k, "FAIL") for k in keys]) + " |")
+        lines.append(
+            "| "
+            + " | ".join(
+                [tf, r.python_version, r.versions.get("protobuf", "-"), r.versions.get("numpy", "-")]
+                + [r.cells.get(k, "FAIL") for k in keys]
+            )
+            + " |"
+        )
     return "\n".join(lines)
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--tf", action="append", choices=RELEASES, help="only this release (repeatable); the reference always runs")
+    ap.add_argument(
+        "--tf", action="append", choices=RELEASES, help="only this release (repeatable); the reference always runs"
+    )
     ap.add_argument("--no-tf-rows", action="store_true", help="skip the rows without TensorFlow")
     ap.add_argument("--recreate", action="store_true", help="delete and rebuild the venvs")
     ap.add_argument("--wheel", type=Path, help="install this wheel instead of building one from the checkout")
-    ap.add_argument("--cell", action="append", choices=["show", "check", "run"], help="only these commands (repeatable)")
+    ap.add_argument(
+        "--cell", action="append", choices=["show", "check", "run"], help="only these commands (repeatable)"
+    )
     args = ap.parse_args()
     start = time.time()
     WORK.mkdir(exist_ok=True)

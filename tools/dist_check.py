@@ -51,7 +51,11 @@ def sh(argv, *, env=None, cwd=None) -> str:
 def find_python(version: str) -> str | None:
     """pythonX.Y from $SIGTOOL_PYTHON<X><Y>, PATH or pyenv (a shim that fails is skipped)."""
     pyenv = sorted(glob.glob(os.path.expanduser(f"~/.pyenv/versions/{version}.*/bin/python{version}")))
-    for candidate in [os.environ.get("SIGTOOL_PYTHON" + version.replace(".", "")), shutil.which(f"python{version}"), *reversed(pyenv)]:
+    for candidate in [
+        os.environ.get("SIGTOOL_PYTHON" + version.replace(".", "")),
+        shutil.which(f"python{version}"),
+        *reversed(pyenv),
+    ]:
         if candidate and subprocess.run([candidate, "-c", ""], capture_output=True).returncode == 0:
             return candidate
     return None
@@ -89,10 +93,12 @@ def check_contents(sdist: Path, wheel: Path, files: list[str], ver: str) -> list
     package_files = [f for f in files if f.startswith(PACKAGE + "/")]
     licenses = [f for f in files if re.match(r"(LICEN[CS]E|COPYING)", f)]
     if not licenses:
-        problems.append("no LICENSE file: pyproject.toml says Apache-2.0, but no license text ships in the sdist or wheel")
+        problems.append(
+            "no LICENSE file: pyproject.toml says Apache-2.0, but no license text ships in the sdist or wheel"
+        )
     with tarfile.open(sdist) as tar:
         top = f"{PACKAGE}-{ver}/"
-        in_sdist = {n[len(top):] for n in tar.getnames() if n.startswith(top)}
+        in_sdist = {n[len(top) :] for n in tar.getnames() if n.startswith(top)}
     for f in ["pyproject.toml", "README.md", *licenses, *package_files]:
         if f not in in_sdist:
             problems.append(f"sdist lacks {f}")
@@ -114,7 +120,9 @@ def check_contents(sdist: Path, wheel: Path, files: list[str], ver: str) -> list
 
 
 def pipx_install(tmp: Path, tools: Path, wheel: Path, ver: str) -> list[str]:
-    env = dict(os.environ, PIPX_HOME=str(tmp / "pipx"), PIPX_BIN_DIR=str(tmp / "pipx-bin"), PIPX_MAN_DIR=str(tmp / "pipx-man"))
+    env = dict(
+        os.environ, PIPX_HOME=str(tmp / "pipx"), PIPX_BIN_DIR=str(tmp / "pipx-bin"), PIPX_MAN_DIR=str(tmp / "pipx-man")
+    )
     sh([tools / "pipx", "install", wheel], env=env)
     out = sh([tmp / "pipx-bin" / "sigtool", "--version"], env=env).strip()
     log(f"pipx: {out}")
@@ -132,7 +140,9 @@ def old_python(tmp: Path, wheel: Path) -> list[str]:
     for argv in (["show", "testdata/minimal"], ["check", "testdata/minimal"]):
         p = subprocess.run([str(venv / "bin" / "sigtool"), *argv], cwd=ROOT, capture_output=True, text=True)
         if p.returncode != 0 or (argv[0] == "show" and "serving_default" not in p.stdout):
-            problems.append(f"Python {OLD_PYTHON}: sigtool {' '.join(argv)} exited {p.returncode}: {p.stderr.strip()[-300:]}")
+            problems.append(
+                f"Python {OLD_PYTHON}: sigtool {' '.join(argv)} exited {p.returncode}: {p.stderr.strip()[-300:]}"
+            )
     pyver = sh([venv / "bin" / "python", "-c", "import platform; print(platform.python_version())"]).strip()
     log(f"Python {pyver}: wheel installed; show and check on testdata/minimal " + ("failed" if problems else "work"))
     return problems

@@ -48,10 +48,13 @@ def test_corpus_bad_case(name, command, tmp_path):
         return
     assert result.exit_code == 0, result.stderr
     if "json" in command:
-        ours = {(tuple(sorted(mg["tags"])), tuple(sorted(s["key"] for s in mg["signatures"])))
-                for mg in json.loads(result.stdout)["meta_graphs"]}
-        theirs = {(tuple(sorted(mg["tags"])), tuple(sorted(mg["signature_defs"])))
-                  for mg in facts["facts"]["meta_graphs"]}
+        ours = {
+            (tuple(sorted(mg["tags"])), tuple(sorted(s["key"] for s in mg["signatures"])))
+            for mg in json.loads(result.stdout)["meta_graphs"]
+        }
+        theirs = {
+            (tuple(sorted(mg["tags"])), tuple(sorted(mg["signature_defs"]))) for mg in facts["facts"]["meta_graphs"]
+        }
         assert ours == theirs
 
 

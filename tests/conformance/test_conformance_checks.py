@@ -11,7 +11,8 @@ from sigtool.serving.api import tf_is_valid_signature
 
 SIGNATURE_FACTS = [
     (rel, mg_index, key, sig["is_valid_signature"])
-    for rel, facts in corpus_model_dirs() if facts["read_saved_model"]["ok"]
+    for rel, facts in corpus_model_dirs()
+    if facts["read_saved_model"]["ok"]
     for mg_index, mg in enumerate(facts["meta_graphs"])
     for key, sig in mg["signature_defs"].items()
 ]
@@ -28,8 +29,11 @@ def test_is_valid_signature_matches_tensorflow(rel, index, key, valid):
 
 
 def test_missing_variables_are_errors():
-    for name, missing in (("missing_variables_tf1", "variables/"), ("missing_variables_tf2", "variables/"),
-                          ("variables_index_missing", "variables/variables.index")):
+    for name, missing in (
+        ("missing_variables_tf1", "variables/"),
+        ("missing_variables_tf2", "variables/"),
+        ("variables_index_missing", "variables/variables.index"),
+    ):
         info = load(str(BAD / name), graph=True)
         assert [f.where for f in found(info, "SERVE003")] == [missing], name
 

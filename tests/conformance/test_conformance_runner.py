@@ -48,7 +48,9 @@ def _recorded_runs():
     for rel, facts in corpus_model_dirs():
         tf2_api = facts.get("runs_tf2_api") or []
         chosen = [(run, False, "") for run in facts.get("runs", []) if not _is_tf2(facts, run["tag_set"])]
-        chosen += [(run, True, "") for run in tf2_api or [r for r in facts.get("runs", []) if _is_tf2(facts, r["tag_set"])]]
+        chosen += [
+            (run, True, "") for run in tf2_api or [r for r in facts.get("runs", []) if _is_tf2(facts, r["tag_set"])]
+        ]
         chosen += [(run, False, ":tf1-session") for run in facts.get("runs", []) if _is_tf2(facts, run["tag_set"])]
         for run, tf2, suffix in chosen:
             base = f"{rel}:{run['tag_set']}:{run['signature_name']}{suffix}"
@@ -209,5 +211,3 @@ def test_recorded_run(rel, record, tf2):
 
 def test_every_recorded_run_is_covered():
     assert len(RUNS) >= 100  # the corpus holds this many; a parse slip would silently drop cases
-
-

@@ -14,8 +14,12 @@ from sigtool.serving.requests import parse_request
 from sigtool.serving.responses import format_classify_response
 from sigtool.serving.values import Tensor
 
-CLASSIFY_SIG = Signature("serving_default", CLASSIFY, (TensorSpec(key="inputs", dtype="DT_STRING", shape=None,
-                                                                  shape_present=False, encoding="name", name="inputs:0"),), ())
+CLASSIFY_SIG = Signature(
+    "serving_default",
+    CLASSIFY,
+    (TensorSpec(key="inputs", dtype="DT_STRING", shape=None, shape_present=False, encoding="name", name="inputs:0"),),
+    (),
+)
 
 
 def test_a_corpus_model_classifies_our_examples_as_tensorflow_recorded():
@@ -25,8 +29,10 @@ def test_a_corpus_model_classifies_our_examples_as_tensorflow_recorded():
     name = "tf1_classify_regress_predict"
     facts = facts_of(name)
     [run] = [r for d in facts["dirs"].values() for r in d["runs"] if r["signature_name"] == "serving_default"]
-    req = parse_request('{"examples": [{"color": "green", "x": 1.0, "x2": 4.0}, {"x": 3.0}, '
-                        '{"color": "blue", "x": -2.0}]}', CLASSIFY_SIG)
+    req = parse_request(
+        '{"examples": [{"color": "green", "x": 1.0, "x2": 4.0}, {"x": 3.0}, {"color": "blue", "x": -2.0}]}',
+        CLASSIFY_SIG,
+    )
     blobs = build_examples(req)
     recorded = [base64.b64decode(item["b64"]) for item in run["inputs"]["inputs"]]
     assert [example_pb2.Example.FromString(b) for b in blobs] == [example_pb2.Example.FromString(b) for b in recorded]

@@ -59,7 +59,11 @@ def shim(manifest: dict) -> dict:
             return "tensorflow/serving/regress", {"inputs": r.get("input")}, {"outputs": r.get("output")}
         if "classification_signature" in sig:
             c = sig["classification_signature"]
-            return "tensorflow/serving/classify", {"inputs": c.get("input")}, {"classes": c.get("classes"), "scores": c.get("scores")}
+            return (
+                "tensorflow/serving/classify",
+                {"inputs": c.get("input")},
+                {"classes": c.get("classes"), "scores": c.get("scores")},
+            )
         return None
 
     def names(bindings: dict) -> dict:
@@ -92,7 +96,11 @@ def test_legacy_signatures_are_converted_as_the_shim_did(rel, facts):
     assert shown["format"] == "session_bundle"
     [mg] = shown["meta_graphs"]
     ours = {
-        s["key"]: (s["method_name"], {t["key"]: t["name"] for t in s["inputs"]}, {t["key"]: t["name"] for t in s["outputs"]})
+        s["key"]: (
+            s["method_name"],
+            {t["key"]: t["name"] for t in s["inputs"]},
+            {t["key"]: t["name"] for t in s["outputs"]},
+        )
         for s in mg["signatures"]
     }
     manifests = facts["legacy_export"].get("serving_signatures", [])
