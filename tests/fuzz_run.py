@@ -12,15 +12,12 @@ import tracemalloc
 from contextlib import contextmanager
 from pathlib import Path
 
-import pytest
-
 from fuzz_inputs import MEMORY_LIMIT, TIME_LIMIT
 
 from sigtool import render
 from sigtool.checks import CheckOptions, Report, failed, run_checks
 from sigtool.errors import SigtoolError
 from sigtool.loader import load
-
 
 # --- running sigtool on one input, bounded --------------------------------------------------------
 
@@ -50,9 +47,9 @@ def _rss_kib() -> tuple[int, int]:
     return int(fields["VmRSS"].split()[0]), int(fields["VmHWM"].split()[0])
 
 
-@pytest.fixture
-def bounded():
-    """A context manager that fails an input running over TIME_LIMIT or growing memory by over MEMORY_LIMIT.
+def bounded_runs():
+    """For the fixture `bounded` (test_fuzz.py): a context manager that fails an input running over TIME_LIMIT
+    or growing memory by over MEMORY_LIMIT.
 
     Memory is the growth of the peak RSS over the input (the peak is reset before
     each one, so C allocations in protobuf count too); where the peak cannot be

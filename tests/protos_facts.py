@@ -17,7 +17,6 @@ from google.protobuf.descriptor import Descriptor, EnumDescriptor, FieldDescript
 
 import sigtool._proto
 
-
 ROOT = Path(__file__).resolve().parents[1]
 PROTO_DIR = ROOT / "protos" / "sigtool" / "_proto"
 GEN_DIR = ROOT / "sigtool" / "_proto"
@@ -206,11 +205,9 @@ def _same(desc) -> str:
 # --- TensorFlow --------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def tf_pool():
+def load_tf_pool():
+    """For the fixture `tf_pool` (test_protos_tf.py): TensorFlow's default pool with its schema imported."""
     pytest.importorskip("tensorflow")
-    from google.protobuf import descriptor_pool
-
     stems = {Path(f.name).stem for f in OUR_FILES} - SERVING_FILES - MANIFEST_FILES
     for stem in sorted(stems) + ["config"]:  # config: RunOptions / RunMetadata
         for package in TF_MODULE_PACKAGES:

@@ -4,8 +4,8 @@ Seeds are the saved_model.pb / .pbtxt / export.meta files of testdata/ (make_tes
 TF Serving's models in real/, TensorFlow-written ones in tf/), read in place. Each example mutates one seed
 (bit flips, byte overwrites, truncation, splices between two seeds, inflated
 length prefixes, repeated or dropped fields, changed tags, wire types and values,
-deep nesting, garbage; for text files also changed values, lines and braces), writes it to a temporary directory and runs what `show`,
-`show --all` and `check` run, straight through the library:
+deep nesting, garbage; for text files also changed values, lines and braces), writes it to a temporary
+directory and runs what `show`, `show --all` and `check` run, straight through the library:
 
     every input gives a result, or a SigtoolError whose message is one line;
     any other exception is a bug. Each input must also finish within
@@ -29,7 +29,7 @@ import struct
 from pathlib import Path
 
 import pytest
-from tf_oracle import RUNS
+from conftest import GEN, REAL, TESTDATA
 from fuzz_inputs import (
     EXAMPLES,
     FUZZ_SETTINGS,
@@ -42,11 +42,10 @@ from fuzz_inputs import (
     seeds_of,
     structural,
 )
-from fuzz_run import assert_clean_error, bounded, exercise
-
-from conftest import GEN, REAL, TESTDATA
+from fuzz_run import assert_clean_error, bounded_runs, exercise
 from hypothesis import given, note, settings
 from hypothesis import strategies as st
+from tf_oracle import RUNS
 
 from sigtool.errors import SigtoolError
 from sigtool.loader import load
@@ -58,6 +57,12 @@ def test_there_are_seeds():
     kinds = {k for k, _ in SEED_FILES}
     assert kinds == {"saved_model.pb", "saved_model.pbtxt", "export.meta"}, kinds
     assert len(seeds_of("saved_model.pb")) >= 20
+
+
+@pytest.fixture
+def bounded():
+    """A context manager that fails an input running over TIME_LIMIT or growing memory by over MEMORY_LIMIT."""
+    yield from bounded_runs()
 
 
 @pytest.fixture(scope="module")

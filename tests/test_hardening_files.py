@@ -15,7 +15,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-
 from conftest import GEN, assert_one_error_line, invoke
 from hardening import (
     COMMANDS,
@@ -30,7 +29,6 @@ from hardening import (
 
 from sigtool._proto import saved_model_pb2
 from sigtool.loader import load
-
 
 # --- the file system: links, directories, FIFOs, permissions ------------------------------------------
 
@@ -152,8 +150,6 @@ def unprivileged():
 @pytest.fixture
 def shared_tmp():
     """A temporary directory that another user can enter (pytest's own is private to its user)."""
-    import tempfile
-
     root = Path(tempfile.mkdtemp(prefix="sigtool-test-"))
     root.chmod(0o755)
     yield root

@@ -12,10 +12,8 @@ from google.protobuf import text_format
 from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import DecodeError, Message
 from google.protobuf.unknown_fields import UnknownFieldSet
-
-import sigtool._proto
-
 from protos_facts import (
+    _LOAD_OURS,
     BYTES_FOR_MESSAGE,
     ENUMS,
     KEY_ENUMS,
@@ -28,14 +26,20 @@ from protos_facts import (
     TESTDATA,
     TF_ENUMS,
     TF_MESSAGES,
-    _LOAD_OURS,
     _run_python,
     _same,
     _tf_message,
     facts,
-    tf_pool,
+    load_tf_pool,
     upstream_name,
 )
+
+import sigtool._proto
+
+
+@pytest.fixture(scope="module")
+def tf_pool():
+    return load_tf_pool()
 
 
 def test_our_schema_is_in_its_own_package():
