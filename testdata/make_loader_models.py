@@ -37,11 +37,11 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))  # make_testdata, whatever the current directory
 sys.path.insert(0, str(HERE.parent))  # this checkout's sigtool._proto
 
-import make_testdata as mt  # noqa: E402
-from google.protobuf import text_format  # noqa: E402
-from make_testdata import DT, PREDICT, node, serialize, signature_def, tensor_info  # noqa: E402
+import make_testdata as mt
+from google.protobuf import text_format
+from make_testdata import DT, PREDICT, node, serialize, signature_def, tensor_info
 
-from sigtool._proto import graph_pb2, struct_pb2  # noqa: E402
+from sigtool._proto import graph_pb2, struct_pb2
 
 LOADER = Path("wild") / "loader"
 RULE = Path("rules") / "FMT005"

@@ -16,7 +16,6 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.configuration import set_hypothesis_home_dir
 
-
 # Hypothesis keeps caches (and, in other tests, examples) under .hypothesis/ in the current directory;
 # its pytest plugin fills them while collecting, so this must happen at import. Not in the repository.
 if not os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY"):
@@ -194,7 +193,15 @@ INTERESTING_VARINTS = [
 ]
 REPEAT_BYTES = 32 * 1024
 INFLATED_LENGTHS = [2**31 - 1, 2**31, 2**32 - 1, 2**32, 2**32 + 17, 2**62, 2**63, 2**64 - 1]
-INVALID_UTF8 = [b"\xff", b"\xc0\x80", b"\xed\xa0\x80", b"abc\xfe\xfedef", b"\xe2\x82", b"\x00\x00", "σ".encode() * 3]
+INVALID_UTF8 = [
+    b"\xff",
+    b"\xc0\x80",
+    b"\xed\xa0\x80",
+    b"abc\xfe\xfedef",
+    b"\xe2\x82",
+    b"\x00\x00",
+    "\u03c3".encode() * 3,
+]
 # Pairs of field numbers that recurse in TensorFlow's schema: TensorInfo.composite_tensor/
 # CompositeTensor.components, StructuredValue.list_value/ListValue.values, tuple_value/TupleValue.values.
 RECURSIVE_PATTERNS = [(5, 2), (51, 1), (52, 1), (2,), (1,), (7,)]

@@ -13,7 +13,6 @@ from conftest import assert_one_error_line, invoke
 
 from sigtool._proto import attr_value_pb2, graph_pb2, meta_graph_pb2, node_def_pb2, saved_model_pb2
 
-
 LOAD_FAILED = 3
 COMMANDS = (("show",), ("show", "--all", "-f", "json"), ("check",))
 

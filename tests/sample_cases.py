@@ -12,7 +12,6 @@ from sigtool.loader import load
 from sigtool.model import MetaGraph
 from sigtool.sample import sample_request
 
-
 MANIFEST = {
     "tf1_classify_regress_predict": {
         "feature_spec": {

@@ -10,13 +10,12 @@ import struct
 import sys
 
 import pytest
-
 from factories import signature as sig
 from factories import spec
+
 from sigtool.errors import UsageError
 from sigtool.model import CLASSIFY
 from sigtool.serving.requests import parse_request
-
 
 INF = math.inf
 

@@ -7,16 +7,15 @@ import os
 import struct
 
 import pytest
-
 from conftest import GEN, REAL, TESTDATA, assert_one_error_line, invoke
 from factories import findings, model, spec
+
 from sigtool import checks
 from sigtool.checks import Severity
-from sigtool.serving.api import classify_problem, predict_problem, regress_problem
 from sigtool.loader import load
 from sigtool.loader.files import crc32c
 from sigtool.model import CLASSIFY, PREDICT, REGRESS, MetaGraph, ModelFiles, Signature
-
+from sigtool.serving.api import classify_problem, predict_problem, regress_problem
 
 # --- Serving's signature validity table, both method-check modes -------------------
 
@@ -331,6 +330,7 @@ def test_select_and_ignore():
     assert {f["rule"] for f in json.loads(result.stdout)["models"][0]["findings"]} == {"SEC001"}
 
 
+@pytest.mark.slow
 def test_check_never_imports_tensorflow():
     import subprocess
     import sys

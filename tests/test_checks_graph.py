@@ -8,15 +8,13 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
+from conftest import GEN, REAL, TESTDATA
+from factories import TF1, T, const, found, func, graph_model, node, placeholder, spec, tf2_model, types, wheres, wired
 from tf_oracle import MODELS, oracle
 
 from sigtool.checks import RULES, run_checks
 from sigtool.loader import load
 from sigtool.model import Attr, CompositeSpec, Graph, Node, Signature, SparseNames, TensorSpec
-
-from conftest import GEN, REAL, TESTDATA
-from factories import TF1, T, const, found, func, graph_model, node, placeholder, spec, tf2_model, types, wheres, wired
-
 
 GRAPH_RULES = {"GRAPH001", "GRAPH002", "GRAPH003", "GRAPH004", "GRAPH005"}
 

@@ -4,11 +4,10 @@ a constant frozen at trace time) and GRAPH005 (an output that needs a placeholde
 
 from __future__ import annotations
 
-from sigtool.checks.dataflow import Tracer, render_path
-from sigtool.model import Graph
-
 from factories import TF1, T, const, fn, found, func, graph_model, node, placeholder, tf2_model, types, wheres, wired
 
+from sigtool.checks.dataflow import Tracer, render_path
+from sigtool.model import Graph
 
 # --- GRAPH004: outputs that depend on no input ---------------------------------------------
 

@@ -10,10 +10,9 @@ import sys
 from pathlib import Path
 
 import pytest
-
+from conftest import GEN, REAL, REPO, TESTDATA, assert_one_error_line, invoke
 from tf_oracle import MODELS, oracle
 
-from conftest import GEN, REAL, REPO, TESTDATA, assert_one_error_line, invoke
 from sigtool.cli import cli
 
 TWO_VERSIONS = REAL / "saved_model_half_plus_two_2_versions"
@@ -39,7 +38,10 @@ def grammar_keys(mg) -> str:
 def grammar_signature(sig) -> str:
     def tensor(io, key, t):
         shape = "unknown_rank" if t["shape"] is None else "(" + ", ".join(map(str, t["shape"])) + ")"
-        return f"  {io}['{key}'] tensor_info:\n      dtype: {t['dtype']}\n      shape: {shape}\n      name: {t['name'] or ''}\n"
+        return (
+            f"  {io}['{key}'] tensor_info:\n      dtype: {t['dtype']}\n      shape: {shape}\n"
+            f"      name: {t['name'] or ''}\n"
+        )
 
     text = "The given SavedModel SignatureDef contains the following input(s):\n"
     text += "".join(tensor("inputs", k, sig["inputs"][k]) for k in sorted(sig["inputs"]))
@@ -242,6 +244,7 @@ def test_show_never_imports_tensorflow():
     shutil.which("sigtool") is None and not os.path.exists(os.path.join(os.path.dirname(sys.executable), "sigtool")),
     reason="console script not installed",
 )
+@pytest.mark.slow
 def test_console_script_and_python_m_work():
     script = os.path.join(os.path.dirname(sys.executable), "sigtool")
     for cmd in ([script], [sys.executable, "-m", "sigtool"]):

@@ -8,16 +8,14 @@ from dataclasses import replace
 from xml.etree import ElementTree as ET
 
 import pytest
-
 from conftest import REAL, TESTDATA
 
-from sigtool.render import ci as ci_formats
 from sigtool.commands.diff import DiffRequest, diff_models
-from sigtool.diff import KINDS, Severity, compare
-from sigtool.diff import metadata_json
+from sigtool.diff import KINDS, Severity, compare, metadata_json
 from sigtool.diff.engine import relation
 from sigtool.errors import LoadError, UsageError
 from sigtool.model import CLASSIFY, PREDICT, MetaGraph, SavedModelInfo, Signature, TensorSpec
+from sigtool.render import ci as ci_formats
 
 GOLDEN_METADATA = TESTDATA / "metadata" / "half_plus_two_model_metadata.json"
 HALF_PLUS_TWO = REAL / "saved_model_half_plus_two_cpu"
@@ -35,7 +33,10 @@ def model(*signatures, tags=("serve",), tf_version="", ops=None):
     )
 
 
-def sig(key="serving_default", method=PREDICT, inputs=(spec("x"),), outputs=(spec("y"),)):
+X, Y = spec("x"), spec("y")
+
+
+def sig(key="serving_default", method=PREDICT, inputs=(X,), outputs=(Y,)):
     return Signature(key, method, tuple(inputs), tuple(outputs))
 
 

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from conftest import REAL, TESTDATA, invoke
+
 from sigtool._proto import saved_model_pb2
 
 OLD = TESTDATA / "diff" / "identical" / "old"

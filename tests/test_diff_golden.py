@@ -7,7 +7,6 @@ import shutil
 from xml.etree import ElementTree as ET
 
 import pytest
-
 from conftest import TESTDATA, assert_one_error_line, invoke
 
 CASES = {  # golden name -> (OLD, NEW), relative to testdata/
@@ -86,6 +85,7 @@ def test_errors(in_testdata, tmp_path):
     assert "not a GetModelMetadata response" in assert_one_error_line(invoke("diff", bad, "diff/identical/new"), 3)
 
 
+@pytest.mark.slow
 def test_diff_never_imports_tensorflow():
     import subprocess
     import sys

@@ -8,7 +8,6 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import REPO, TESTDATA
 
 from sigtool.commands.diff import DiffRequest, diff_models

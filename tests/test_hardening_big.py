@@ -15,12 +15,10 @@ import time
 from pathlib import Path
 
 import pytest
-
 from factories import ld, tag, varint
 from hardening import LOAD_FAILED, float_type, meta_graph, node, saved_model, show_json, write_model
 
 from sigtool._proto import meta_graph_pb2, saved_model_pb2, tensor_pb2, tensor_shape_pb2
-
 
 # --- 2 GiB and more: the fast path reads around the bytes it does not need ------------------------------------
 

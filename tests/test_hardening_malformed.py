@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 import malformed
+import pytest
 from conftest import assert_one_error_line, invoke
-from tf_oracle import tf_reads
 from hardening import COMMANDS, LOAD_FAILED, time_limit
-
+from tf_oracle import tf_reads
 
 # --- malformed inputs of every kind the corpus holds, built from testdata/ (tests/malformed.py) -------------
 

@@ -10,9 +10,8 @@ from __future__ import annotations
 import json
 import time
 
-import pytest
-
 import malformed
+import pytest
 from conftest import TESTDATA, assert_one_error_line, invoke
 from factories import ld, tag, varint, vf
 from hardening import (
@@ -31,7 +30,6 @@ from hardening import (
 
 from sigtool._proto import meta_graph_pb2, saved_model_pb2
 from sigtool.loader import load
-
 
 # --- the wire format: what protobuf refuses, sigtool refuses cleanly -----------------------------------
 

@@ -13,7 +13,7 @@ import pytest
 from conftest import TESTDATA, assert_one_error_line, invoke
 
 sys.path.insert(0, str(TESTDATA))
-import make_loader_models as generator  # noqa: E402
+import make_loader_models as generator
 
 WILD = TESTDATA / "wild" / "loader"
 MESSAGES = WILD / "messages"

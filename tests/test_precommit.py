@@ -14,7 +14,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import REPO, TESTDATA
 
 PRE_COMMIT = Path(sys.executable).parent / "pre-commit"

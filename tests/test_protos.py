@@ -14,11 +14,9 @@ from collections.abc import Iterator
 import pytest
 from google.protobuf import descriptor_pb2
 from google.protobuf.descriptor import Descriptor
+from protos_facts import _LOAD_OURS, GEN_DIR, MODULE_NAMES, OUR_FILES, PROTO_DIR, ROOT, TESTDATA, _run_python
 
 import sigtool._proto
-
-from protos_facts import GEN_DIR, MODULE_NAMES, OUR_FILES, PROTO_DIR, ROOT, TESTDATA, _LOAD_OURS, _run_python
-
 
 # --- the private pool ----------------------------------------------------------
 
@@ -40,8 +38,9 @@ def test_modules_look_like_protoc_output():
 
     assert types_pb2.DT_FLOAT == 1 and types_pb2.DataType.Name(types_pb2.DT_HALF) == "DT_HALF"
     assert types_pb2.DataType.Value("DT_STRING") == 7
-    assert struct_pb2.TypeSpecProto.RAGGED_TENSOR_SPEC == struct_pb2.TypeSpecProto.TypeSpecClass.Value(
-        "RAGGED_TENSOR_SPEC"
+    assert (
+        struct_pb2.TypeSpecProto.TypeSpecClass.Value("RAGGED_TENSOR_SPEC")
+        == struct_pb2.TypeSpecProto.RAGGED_TENSOR_SPEC
     )
     assert struct_pb2.DESCRIPTOR.name == "sigtool/_proto/struct.proto"
     assert sys.modules["sigtool._proto.struct_pb2"] is struct_pb2
@@ -50,7 +49,7 @@ def test_modules_look_like_protoc_output():
     with pytest.raises(ImportError):
         from sigtool._proto import no_such_pb2  # noqa: F401
     with pytest.raises(AttributeError):
-        sigtool._proto.__no_such__
+        _ = sigtool._proto.__no_such__
 
 
 def test_every_message_class_is_built_and_held():
@@ -130,6 +129,7 @@ _SHOW = (
 )
 
 
+@pytest.mark.slow
 def test_show_fast_path_never_loads_protobuf():
     result = _run_python(_SHOW.format(path=str(TESTDATA / "big_constant")))
     assert result.returncode == 0, result.stderr

@@ -5,9 +5,7 @@ files (tensorflow-serving-api is not needed): names, numbers, types and labels o
 from __future__ import annotations
 
 import pytest
-
-from protos_facts import ENUMS, MESSAGES, OUR_PREFIX, SERVING_ENUMS, SERVING_MESSAGES, _SCALAR, facts, upstream_name
-
+from protos_facts import _SCALAR, ENUMS, MESSAGES, OUR_PREFIX, SERVING_ENUMS, SERVING_MESSAGES, facts, upstream_name
 
 # --- TensorFlow Serving and the legacy manifest: fact tables -------------------
 # (name, number, type[, "repeated" | "optional" | "oneof <name>"]), upstream

@@ -25,7 +25,6 @@ from sigtool.model import PREDICT, REGRESS, Arg, Attr, FunctionGraph, Graph, Met
 from sigtool.sample import REST_DTYPES, example_spec, sample_request
 from sigtool.serving.requests import ExamplesRequest, PredictRequest, parse_request
 
-
 # ---------------------------------------------------------------- every corpus signature, without TF
 
 
@@ -73,9 +72,9 @@ def test_refusals_name_the_inputs_and_dtypes():
         assert f"{key!r} ({dtype})" in message
     assert "'t_5'" not in message  # DT_FLOAT is fine
     mg = meta_graph("tf/tf1_composite_tensors", ("serve",))
-    with pytest.raises(UsageError, match="'sp'.*coo_sparse"):
+    with pytest.raises(UsageError, match=r"'sp'.*coo_sparse"):
         sample_request(mg, mg.signature("sparse_only"))
-    with pytest.raises(UsageError, match="'rt'.*composite_tensor"):
+    with pytest.raises(UsageError, match=r"'rt'.*composite_tensor"):
         sample_request(mg, mg.signature("ragged_in"))
 
 

@@ -5,15 +5,14 @@ from __future__ import annotations
 import math
 
 import pytest
-
 from factories import signature as sig
 from factories import spec
+from serving_cases import CLASSIFY_SIG, EX1, EX2, INF, f32, rejected, same
+
 from sigtool.model import REGRESS
 from sigtool.serving.examples import build_examples, encode_example
 from sigtool.serving.requests import ExamplesRequest, parse_request
 from sigtool.serving.values import Feature
-from serving_cases import CLASSIFY_SIG, EX1, EX2, INF, f32, rejected, same
-
 
 # ---------------------------------------------------------------- classify / regress requests
 

@@ -9,9 +9,10 @@ import subprocess
 import sys
 
 import pytest
-
 from factories import signature as sig
 from factories import spec
+from serving_cases import DBL_MAX, DBL_MIN, DOUBLE, FLOAT, INF, INT32, MULTI, STRING, TWO, f32, rejected, same
+
 from sigtool.errors import UsageError
 from sigtool.model import TensorSpec
 from sigtool.serving.errors import RequestRejected
@@ -19,8 +20,6 @@ from sigtool.serving.json_io import MAX_BODY_BYTES
 from sigtool.serving.requests import PredictRequest, parse_request
 from sigtool.serving.responses import format_error
 from sigtool.serving.values import Tensor
-from serving_cases import DBL_MAX, DBL_MIN, DOUBLE, FLOAT, INF, INT32, MULTI, STRING, TWO, f32, rejected, same
-
 
 # ---------------------------------------------------------------- golden predict requests -> tensors
 
@@ -113,8 +112,9 @@ PREDICT_GOLDEN = [
         "MultipleNamedTensor",
         MULTI,
         (
-            '{"instances": [{"int_tensor": [[1,2],[3,4],[5,6]], "str_tensor": ["foo", "bar"], "float_tensor": [1.0, NaN], '
-            '"dbl_tensor": [NaN]}, {"int_tensor": [[7,8],[9,0],[1,2]], "str_tensor": ["baz", "bat"], '
+            '{"instances": [{"int_tensor": [[1,2],[3,4],[5,6]], "str_tensor": ["foo", "bar"], '
+            '"float_tensor": [1.0, NaN], "dbl_tensor": [NaN]}, '
+            '{"int_tensor": [[7,8],[9,0],[1,2]], "str_tensor": ["baz", "bat"], '
             '"float_tensor": [2.0, Infinity], "dbl_tensor": [2.0]}]}'
         ),
         True,
@@ -338,21 +338,24 @@ def test_error_texts_are_servings(body, serving):
             sig(spec("x", "DT_HALF", None)),
             '{"instances": [1.0]}',
             (
-                "Failed to process element: 0 of 'instances' list. Error: UNIMPLEMENTED: Conversion of JSON Value: 1.0 to type: "
-                "half"
+                "Failed to process element: 0 of 'instances' list. Error: UNIMPLEMENTED: "
+                "Conversion of JSON Value: 1.0 to type: half"
             ),
         ),
         (
             sig(spec("a", "DT_INT32", None), spec("b", "DT_INT32", None)),
             '{"instances": [{"a": [1, 2]}]}',
-            "Failed to process element: 0 of 'instances' list. JSON object: {\n    \"a\": [1, 2]\n} keys must be equal to: a,b",
+            (
+                "Failed to process element: 0 of 'instances' list. JSON object: {\n    \"a\": [1, 2]\n} "
+                "keys must be equal to: a,b"
+            ),
         ),
         (
             sig(spec("a", "DT_INT32", None), spec("b", "DT_INT32", None)),
             '{"instances": [{"a": 1, "c": 2}]}',
             (
-                "Failed to process element: 0 key: c of 'instances' list. Error: INVALID_ARGUMENT: JSON object: does not have "
-                "named input: c"
+                "Failed to process element: 0 key: c of 'instances' list. Error: INVALID_ARGUMENT: "
+                "JSON object: does not have named input: c"
             ),
         ),
         (
@@ -364,7 +367,10 @@ def test_error_texts_are_servings(body, serving):
         (
             sig(spec("a", "DT_INT32", None), spec("b", "DT_INT32", None)),
             '{"inputs": [1]}',
-            "inputs is a plain value/list, but expecting an object as multiple input tensors required as per tensorinfo_map",
+            (
+                "inputs is a plain value/list, but expecting an object as multiple input tensors required "
+                "as per tensorinfo_map"
+            ),
         ),
         (
             sig(spec("a", "DT_INT32", None), spec("b", "DT_INT32", None)),

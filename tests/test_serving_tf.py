@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from serving_cases import CLASSIFY_SIG, EX1, EX2
 
 from sigtool.serving.examples import build_examples, encode_example

@@ -19,9 +19,9 @@ import pytest
 from conftest import TESTDATA, invoke
 
 from sigtool import loader, wire
-from sigtool.render import smcli
 from sigtool.loader import load_order
 from sigtool.model import ConcreteFunction
+from sigtool.render import smcli
 
 WILD = TESTDATA / "wild" / "loader"
 TF_FUNCTIONS = WILD / "tf_functions"

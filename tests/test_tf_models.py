@@ -13,7 +13,6 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import GEN, REAL, TESTDATA, invoke
 
 SCRIPT = TESTDATA / "make_tf_models.py"

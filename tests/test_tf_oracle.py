@@ -12,11 +12,11 @@ import json
 import math
 
 import pytest
+from conftest import TESTDATA, invoke
 from tf_oracle import MODELS, RUNS, normalize_smcli, oracle, our_meta_graphs, tf_meta_graphs
 
-from conftest import TESTDATA, invoke
-from sigtool.serving.api import tf_is_valid_signature
 from sigtool.loader import load
+from sigtool.serving.api import tf_is_valid_signature
 
 IDS = [p.relative_to(TESTDATA).as_posix() for p in MODELS]
 

@@ -1,13 +1,13 @@
-"""Every malformed input of the corpus through show, check and `run --sample --dry-run`, against TF's recorded reading."""
+"""Every malformed input of the corpus through show, check and `run --sample --dry-run`, against TF's recorded
+reading."""
 
 from __future__ import annotations
 
 import json
 
 import pytest
-from corpus_facts import BAD, corpus_expected, facts_of
-
 from conftest import assert_one_error_line, invoke
+from corpus_facts import BAD, corpus_expected, facts_of
 from hardening import COMMANDS, LOAD_FAILED, show_json, time_limit
 
 BAD_CASES = sorted(corpus_expected()["bad"])

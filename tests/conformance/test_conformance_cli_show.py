@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 from corpus_facts import CORPUS, corpus_model_dirs
-
 from test_cli_show import assert_smcli_grammar
 
 SAVED_MODEL_DIRS = [(rel, f) for rel, f in corpus_model_dirs() if f["read_saved_model"]["ok"]]

@@ -7,11 +7,11 @@ from dataclasses import replace
 
 import pytest
 from corpus_facts import CORPUS, GEN, corpus_model_dirs, facts_of
+from test_checks_graph import GRAPH_RULES, const
 
 from sigtool.checks import run_checks
 from sigtool.loader import load
 from sigtool.model import Graph
-from test_checks_graph import GRAPH_RULES, const
 
 
 def corpus_dirs() -> list[str]:

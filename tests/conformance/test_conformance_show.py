@@ -5,10 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from conftest import assert_one_error_line, invoke
 from corpus_facts import CORPUS, corpus_expected, corpus_model_dirs
 from tf_oracle import normalize_smcli, our_meta_graphs, tf_meta_graphs
-
-from conftest import assert_one_error_line, invoke
 
 MODEL_DIRS = corpus_model_dirs()
 SAVED_MODEL_DIRS = [(rel, facts) for rel, facts in MODEL_DIRS if facts["read_saved_model"]["ok"]]
