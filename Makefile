@@ -37,9 +37,9 @@ dev: $(VENV)/.test-deps
 test: $(VENV)/.test-deps
 	$(BIN)/python -m pytest $(if $(TESTS),-k '$(TESTS)') -q
 
-# The unit tier without TensorFlow: seconds (tiers: tests/conftest.py).
+# The unit tier without TensorFlow: seconds (tiers and --fast: tests/conftest.py; Hypothesis's plugin unused).
 test-fast: $(VENV)/.test-deps
-	$(BIN)/python -m pytest -m 'unit and not tf and not slow' $(if $(TESTS),-k '$(TESTS)') -q
+	$(BIN)/python -m pytest --fast -p no:hypothesispytest $(if $(TESTS),-k '$(TESTS)') -q
 
 # The independent second tier: TensorFlow's recorded facts about the shared corpus.
 conformance: $(VENV)/.test-deps

@@ -25,17 +25,46 @@ GEN = TESTDATA / "tf"  # models TensorFlow writes, built by testdata/make_tf_mod
 CONFORMANCE = REPO / "tests" / "conformance"
 # What testdata/ holds besides make_testdata.py's byte-exact cases: the other generators and their outputs,
 # and real/ (TF Serving's models, copied; see real/PROVENANCE.md).
-NOT_MAKE_TESTDATA = {"make_testdata.py", "make_tf_models.py", "tf", "real", "make_check_models.py", "make_loader_models.py",
-                     "make_rule_fixtures.py", "rules", "make_run_models.py", "run", "wild", "__pycache__",
-                     "make_diff_models.py", "diff", "metadata", "rule_fixture_cases.py", "rule_fixture_graphs.py",
-                     "tf_model_helpers.py", "tf_models_tf1.py", "tf_models_tf2.py"}
+NOT_MAKE_TESTDATA = {
+    "make_testdata.py",
+    "make_tf_models.py",
+    "tf",
+    "real",
+    "make_check_models.py",
+    "make_loader_models.py",
+    "make_rule_fixtures.py",
+    "rules",
+    "make_run_models.py",
+    "run",
+    "wild",
+    "__pycache__",
+    "make_diff_models.py",
+    "diff",
+    "metadata",
+    "rule_fixture_cases.py",
+    "rule_fixture_graphs.py",
+    "tf_model_helpers.py",
+    "tf_models_tf1.py",
+    "tf_models_tf2.py",
+}
 _corpus: Path | None = None
 
 
 def pytest_addoption(parser):
-    parser.addoption("--update-golden", action="store_true", help="rewrite tests/golden/* from current output; review the diff")
-    parser.addoption("--corpus", metavar="PATH", default=None,
-                     help="the shared conformance corpus (default: $SIGTOOL_CORPUS); runs tests/conformance against it")
+    parser.addoption(
+        "--update-golden", action="store_true", help="rewrite tests/golden/* from current output; review the diff"
+    )
+    parser.addoption(
+        "--corpus",
+        metavar="PATH",
+        default=None,
+        help="the shared conformance corpus (default: $SIGTOOL_CORPUS); runs tests/conformance against it",
+    )
+    parser.addoption(
+        "--fast",
+        action="store_true",
+        help=f"only -m '{FAST}' (make test-fast); modules that cannot match are not even imported",
+    )
 
 
 def _inside_conformance(arg: str) -> bool:
@@ -45,6 +74,9 @@ def _inside_conformance(arg: str) -> bool:
 
 def pytest_configure(config):
     global _corpus
+    if config.getoption("--fast"):
+        given = config.option.markexpr
+        config.option.markexpr = f"({given}) and {FAST}" if given else FAST
     given = config.getoption("--corpus") or os.environ.get("SIGTOOL_CORPUS")
     if not given:
         if any(_inside_conformance(a) for a in config.args):
@@ -64,7 +96,9 @@ def pytest_configure(config):
 #   robustness   malformed and hostile inputs, limits, fuzzing
 # A module that is not listed is a unit test. Tests that start TensorFlow (in this process or a child)
 # are marked `tf` too: whole modules by TF_MODULES, single tests with @pytest.mark.tf.
-# `make test-fast` runs -m "unit and not tf and not slow".
+# `make test-fast` runs -m "unit and not tf and not slow" (--fast), and does not even import the modules
+# that this table, TF_MODULES or SLOW_MODULES put outside that set: importing them (TensorFlow, Hypothesis)
+# took longer than running the rest.
 TIERS = {
     "test_golden": "golden",
     "test_rules": "golden",
@@ -76,17 +110,36 @@ TIERS = {
     "test_tf_*": "conformance",
     "test_serving_tf": "conformance",
     "test_sample_tf": "conformance",
+    "test_warmup_oracle": "conformance",
     "test_hardening*": "robustness",
     "test_fuzz*": "robustness",
 }
 # Modules of minutes rather than seconds without TensorFlow (a storage server, hundreds of models): also `slow`.
 SLOW_MODULES = ("test_remote*",)
-TF_MODULES = ("test_protos_tf", "test_runner", "test_run_models", "test_executor", "test_smcli_order", "test_tf_*",
-              "test_serving_tf", "test_sample_tf", "test_hardening_malformed")
+TF_MODULES = (
+    "test_protos_tf",
+    "test_runner",
+    "test_run_models",
+    "test_executor",
+    "test_smcli_order",
+    "test_tf_*",
+    "test_serving_tf",
+    "test_sample_tf",
+    "test_warmup_oracle",
+    "test_hardening_malformed",
+)
+
+
+FAST = "unit and not tf and not slow"
 
 
 def tier_of(module: str) -> str:
     return next((tier for pattern, tier in TIERS.items() if fnmatch(module, pattern)), "unit")
+
+
+def outside_fast(module: str) -> bool:
+    """Whether every test of this module is outside FAST, by its name alone."""
+    return tier_of(module) != "unit" or any(fnmatch(module, p) for p in (*TF_MODULES, *SLOW_MODULES))
 
 
 def pytest_collection_modifyitems(config, items):
@@ -103,7 +156,10 @@ def pytest_collection_modifyitems(config, items):
 
 
 def pytest_ignore_collect(collection_path, config):
-    if _corpus is None and (collection_path == CONFORMANCE or CONFORMANCE in collection_path.parents):
+    in_conformance = collection_path == CONFORMANCE or CONFORMANCE in collection_path.parents
+    if in_conformance and (_corpus is None or config.getoption("--fast")):
+        return True
+    if config.getoption("--fast") and collection_path.suffix == ".py" and outside_fast(collection_path.stem):
         return True
     return None
 

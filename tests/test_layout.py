@@ -30,6 +30,17 @@ def module_name(path: Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
+def is_import_module_call(node: ast.AST) -> bool:
+    """importlib.import_module("a.literal.name"), however importlib was imported."""
+    return (
+        isinstance(node, ast.Call)
+        and getattr(node.func, "attr", getattr(node.func, "id", "")) == "import_module"
+        and bool(node.args)
+        and isinstance(node.args[0], ast.Constant)
+        and isinstance(node.args[0].value, str)
+    )
+
+
 def imports(path: Path) -> set[str]:
     """Every module path imports, absolute (relative imports resolved), at any depth (lazy imports too)."""
     package = module_name(path) if path.name == "__init__.py" else module_name(path).rpartition(".")[0]
@@ -46,17 +57,19 @@ def imports(path: Path) -> set[str]:
                 prefix = node.module or ""
             found.add(prefix)
             found.update(f"{prefix}.{alias.name}" for alias in node.names)  # `from sigtool import cli`
-        elif isinstance(node, ast.Call) and getattr(node.func, "attr", getattr(node.func, "id", "")) == "import_module":
-            if node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str):
-                found.add(node.args[0].value)
+        elif is_import_module_call(node):
+            found.add(node.args[0].value)
     return found
 
 
 @cache
 def sources() -> dict[str, set[str]]:
     """sigtool/**/*.py (generated descriptor modules aside) -> what each imports."""
-    return {rel(p): imports(p) for p in sorted(SIGTOOL.rglob("*.py"))
-            if not any(p.match(g) for g in GENERATED) and "__pycache__" not in p.parts}
+    return {
+        rel(p): imports(p)
+        for p in sorted(SIGTOOL.rglob("*.py"))
+        if not any(p.match(g) for g in GENERATED) and "__pycache__" not in p.parts
+    }
 
 
 def within(module: str, *roots: str) -> bool:
@@ -65,8 +78,7 @@ def within(module: str, *roots: str) -> bool:
 
 def importers(of: str, allowed) -> list[str]:
     """The source files that import `of` (or below it) without being allowed to."""
-    return sorted(path for path, mods in sources().items()
-                  if any(within(m, of) for m in mods) and not allowed(path))
+    return sorted(path for path, mods in sources().items() if any(within(m, of) for m in mods) and not allowed(path))
 
 
 def test_imports_are_read():
@@ -93,13 +105,24 @@ def test_the_model_imports_only_errors():
     assert all(m == "sigtool" or within(m, "sigtool.errors") for m in own), own
 
 
-@pytest.mark.parametrize("layer", ["sigtool/loader/", "sigtool/checks/", "sigtool/serving/", "sigtool/runner.py",
-                                   "sigtool/model.py", "sigtool/errors.py"])
+@pytest.mark.parametrize(
+    "layer",
+    [
+        "sigtool/loader/",
+        "sigtool/checks/",
+        "sigtool/serving/",
+        "sigtool/runner.py",
+        "sigtool/model.py",
+        "sigtool/errors.py",
+    ],
+)
 def test_lower_layers_never_import_the_cli_or_commands(layer):
     mine = {p: mods for p, mods in sources().items() if p == layer or p.startswith(layer)}
     assert mine, f"{layer} is gone: update this test"
-    upward = {p: sorted(m for m in mods if within(m, "sigtool.cli", "sigtool.commands", "sigtool.__main__"))
-              for p, mods in mine.items()}
+    upward = {
+        p: sorted(m for m in mods if within(m, "sigtool.cli", "sigtool.commands", "sigtool.__main__"))
+        for p, mods in mine.items()
+    }
     assert {p: m for p, m in upward.items() if m} == {}
 
 
