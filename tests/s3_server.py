@@ -3,6 +3,7 @@ front of it, and an HTTP file server that honours Range requests (and refuses on
 
 from __future__ import annotations
 
+import contextlib
 import http.server
 import os
 import re
@@ -103,10 +104,8 @@ class CountingProxy:
             pass
         finally:
             for s in (src, dst):
-                try:
+                with contextlib.suppress(OSError):
                     s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
 
     def stop(self) -> None:
         self.listener.close()

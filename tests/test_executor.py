@@ -11,14 +11,13 @@ import sys
 import textwrap
 
 import pytest
-
-tf = pytest.importorskip("tensorflow")
-np = pytest.importorskip("numpy")
-
 from conftest import REPO, TESTDATA, assert_one_error_line, invoke
 
 from sigtool import loader, runner
 from sigtool.errors import SigtoolError
+
+tf = pytest.importorskip("tensorflow")
+np = pytest.importorskip("numpy")
 
 HALF_PLUS_TWO = TESTDATA / "real" / "saved_model_half_plus_two_cpu"
 KERAS_TFSAVE = TESTDATA / "tf" / "keras_functional_tfsave"

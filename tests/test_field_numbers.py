@@ -50,5 +50,5 @@ def test_a_wrong_number_would_fail():
         _messages = ("SignatureDef",)
         method_name = 4
 
-    with pytest.raises(AssertionError, match="SignatureDef.method_name is 3, not 4"):
+    with pytest.raises(AssertionError, match=r"SignatureDef\.method_name is 3, not 4"):
         test_field_numbers_match_the_descriptors("Wrong", Wrong)

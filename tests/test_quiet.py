@@ -50,7 +50,8 @@ def test_fd_2_comes_back_after_an_exception(capfd):
         ),
         ("F0000 00:00:1.5 3 tensor.cc:99] Check failed: dims() == 2\n", "Check failed: dims() == 2"),
         (
-            "Traceback (most recent call last):\nAttributeError: 'MessageFactory' object has no attribute 'GetPrototype'\n",
+            "Traceback (most recent call last):\n"
+            "AttributeError: 'MessageFactory' object has no attribute 'GetPrototype'\n",
             "AttributeError: 'MessageFactory' object has no attribute 'GetPrototype'",
         ),
     ],
@@ -66,6 +67,7 @@ def _child(code: str) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.slow
 def test_a_process_ended_inside_the_capture_still_says_why():
     """TensorFlow's CHECK failures abort the process: the watcher quotes the fatal line on the real stderr."""
     result = _child("""

@@ -30,7 +30,7 @@ ALL_IDS = sorted(set(RULE_IDS) | set(FIXTURE_IDS))
 EXIT = {"error": (1, 1), "warning": (0, 1), "info": (0, 0)}  # severity -> exit code (plain, --strict)
 
 sys.path.insert(0, str(TESTDATA))
-import make_rule_fixtures as generator
+import make_rule_fixtures as generator  # noqa: E402 - found through the sys.path entry just above
 
 
 @pytest.fixture(autouse=True)

@@ -9,13 +9,12 @@ import subprocess
 import sys
 
 import pytest
-
-tf = pytest.importorskip("tensorflow")
-np = pytest.importorskip("numpy")
-
 from conftest import REPO, TESTDATA, assert_one_error_line, invoke
 
 from sigtool import runner
+
+tf = pytest.importorskip("tensorflow")
+np = pytest.importorskip("numpy")
 
 RUN = TESTDATA / "run"
 GENERATOR = TESTDATA / "make_run_models.py"

@@ -14,11 +14,6 @@ import sys
 import textwrap
 
 import pytest
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # as runner sets it; this module imports TensorFlow first
-tf = pytest.importorskip("tensorflow")
-np = pytest.importorskip("numpy")
-
 from conftest import REPO, TESTDATA
 
 from sigtool import loader, runner
@@ -26,10 +21,14 @@ from sigtool.errors import ExitCode, RunError, TensorFlowMissing, UsageError
 from sigtool.serving.examples import encode_example
 from sigtool.serving.values import Feature, Tensor
 
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # as runner sets it; this module imports TensorFlow first
+tf = pytest.importorskip("tensorflow")
+np = pytest.importorskip("numpy")
+
 RTOL, ATOL = 1e-5, 1e-6
 
 
-# ---------------------------------------------------------------- helpers (the corpus's recorded runs: tests/conformance)
+# -------------------------------------------------------------- helpers (the corpus's recorded runs: tests/conformance)
 
 
 _infos: dict[str, object] = {}
@@ -237,7 +236,7 @@ def test_sparse_input_from_a_dense_tensor():
 def test_feed_keys_are_checked_before_tensorflow_runs():
     info = _info(os.path.relpath(HALF_PLUS_TWO, TESTDATA))
     mg = info.meta_graph(("serve",))
-    with pytest.raises(UsageError, match="unknown input.*z.*missing x") as caught:
+    with pytest.raises(UsageError, match=r"unknown input.*z.*missing x") as caught:
         runner.execute(
             _model_dir(info), mg.tags, mg.signature("serving_default"), {"z": Tensor("DT_FLOAT", (1,), (1.0,))}
         )
@@ -321,7 +320,7 @@ def test_npz_by_name_and_alone(tmp_path):
     with pytest.raises(UsageError, match=r"2 arrays \(a, b\).*\[NAME\]") as caught:
         runner.load_array(str(tmp_path / "two.npz"), None)
     assert_one_line(caught.value)
-    with pytest.raises(UsageError, match="no array 'c'.*a, b"):
+    with pytest.raises(UsageError, match=r"no array 'c'.*a, b"):
         runner.load_array(str(tmp_path / "two.npz"), "c")
     np.save(tmp_path / "one.npy", np.zeros(2))
     with pytest.raises(UsageError, match=r"drop \[x\]"):
