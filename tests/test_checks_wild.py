@@ -330,6 +330,7 @@ def test_new_rules_fire_on_their_rule_fixtures(rule_id):
     assert found(triggers, rule_id) and not found(clean, rule_id)
 
 
+@pytest.mark.slow
 def test_graph004_control_walk_ends_on_cycles_and_long_chains():
     """A TF1 while loop (Merge <-> NextIteration) under a control input, and a 20,000-node chain of
     control inputs ending at an update: one pass each, no recursion."""

@@ -145,6 +145,7 @@ def test_sample_runs_classify_on_serialized_examples():
     assert len(body["results"]) == 2 and body["results"][0][0][0] == ""
 
 
+@pytest.mark.slow
 def test_sample_dry_run_prints_the_request_without_tensorflow():
     code = (
         "import sys\nfrom sigtool.cli import cli\n"
@@ -176,6 +177,7 @@ BAD_REQUESTS = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("body,expected", BAD_REQUESTS, ids=[b[:30] or "empty" for b, _ in BAD_REQUESTS])
 def test_bad_requests_fail_before_tensorflow(body, expected):
     code = (
@@ -214,6 +216,7 @@ def test_unsafe_models_are_refused_before_loading():
     assert "--allow-unsafe-ops" in message
 
 
+@pytest.mark.slow
 def test_tensorflow_missing_is_one_line_exit_4():
     code = (
         "import sys\n"

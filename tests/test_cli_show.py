@@ -222,6 +222,7 @@ def test_help_documents_exit_codes():
 # --- TensorFlow is never imported by show ----------------------------------------------
 
 
+@pytest.mark.slow
 def test_show_never_imports_tensorflow():
     code = (
         "import sys\n"
@@ -255,6 +256,7 @@ def test_console_script_and_python_m_work():
         assert json.loads(result.stdout)["meta_graphs"][0]["signatures"][0]["key"] == "serving_default"
 
 
+@pytest.mark.slow
 def test_no_color_and_no_terminal_codes_when_piped():
     env = dict(os.environ, NO_COLOR="1")
     result = subprocess.run(

@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 
+import pytest
 from conftest import TESTDATA, assert_one_error_line, invoke
 from sigtool.commands.check import CheckRequest, check
 from sigtool.commands.run import RunRequest, run
@@ -61,6 +62,7 @@ def test_run_dry_run_is_one_call():
 # ---------------------------------------------------------------- run --dry-run --input-json
 
 
+@pytest.mark.slow
 def test_dry_run_validates_a_body_without_importing_tensorflow():
     body = json.dumps({"signature_name": "classify_x_to_y", "examples": [{"x": 1.0}], "context": {"x": 2.0}})
     result = _without_tensorflow("run", HALF, "--input-json", body, "--dry-run")
@@ -69,6 +71,7 @@ def test_dry_run_validates_a_body_without_importing_tensorflow():
     assert result.stderr == ""
 
 
+@pytest.mark.slow
 def test_dry_run_gives_servings_errors_without_importing_tensorflow():
     cases = [
         ({"instances": [{"nope": [1.0]}]}, "nope"),  # a key the signature does not have
@@ -111,6 +114,7 @@ def test_sigtool_version_is_still_the_programs_version():
 # ---------------------------------------------------------------- run's refusals
 
 
+@pytest.mark.slow
 def test_run_refuses_invalid_utf8_before_tensorflow():
     result = _without_tensorflow("run", BAD_UTF8, "--sample")
     assert result.returncode == 3, result.stderr
@@ -118,6 +122,7 @@ def test_run_refuses_invalid_utf8_before_tensorflow():
     assert line.startswith("Error: ") and "UTF-8" in line
 
 
+@pytest.mark.tf
 def test_run_names_the_ops_this_tensorflow_cannot_run():
     message = assert_one_error_line(invoke("run", BOOSTED, "--sample"), 5)
     assert "No OpKernel was registered" in message

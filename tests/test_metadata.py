@@ -115,6 +115,7 @@ MODELS = sorted(
 )
 
 
+@pytest.mark.tf
 @pytest.mark.parametrize("path", MODELS, ids=[p.relative_to(TESTDATA).as_posix() for p in MODELS])
 def test_signature_map_equals_tensorflows(path):
     pytest.importorskip("tensorflow")

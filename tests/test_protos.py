@@ -95,6 +95,7 @@ def test_every_file_of_the_set_is_loaded():
 # --- the committed descriptor set is current ----------------------------------------
 
 
+@pytest.mark.slow
 def test_descriptor_set_is_current(tmp_path):
     result = subprocess.run(
         [sys.executable, str(ROOT / "tools" / "gen_protos.py"), "--out", str(tmp_path)],

@@ -628,6 +628,7 @@ def test_sparse_and_composite_inputs_are_refused():
 # ---------------------------------------------------------------- hardening limits
 
 
+@pytest.mark.slow
 def test_body_over_64_mib_is_refused_before_parsing():
     body = '{"instances": [' + " " * MAX_BODY_BYTES + "1]}"
     rejected(body, INT32, "64 MiB")

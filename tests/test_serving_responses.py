@@ -74,6 +74,7 @@ def strtof(s: str) -> float:
     return min(near, key=lambda c: (abs(Fraction(c) - x), struct.unpack("<I", struct.pack("<f", c))[0] % 2))
 
 
+@pytest.mark.slow
 def test_float_printing_follows_the_rule_for_a_sample_of_all_floats():
     # WriteDecimal: %.6g when strtof gives the value back, else %.9g; ".0" when neither "." nor "e" shows
     for bits in range(0, 0x7F800000, 0x7F800000 // 30011):

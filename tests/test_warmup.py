@@ -233,6 +233,7 @@ def test_predict_record_fields():
     assert list(request.inputs["c"].bool_val) == [True] and not request.inputs["c"].tensor_shape.dim
 
 
+@pytest.mark.slow
 def test_no_tensorflow_imported(model):
     code = (
         "import sys; from sigtool.cli import main; sys.argv = ['sigtool', 'warmup', 'write', sys.argv[1], "
