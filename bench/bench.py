@@ -33,8 +33,9 @@ Pairs, sigtool row then saved_model_cli row:
 
 Targets (from the issues; MB = 10^6 bytes): sigtool show on a small model <= 0.15 s; on a 1 GB model
 <= 0.3 s and <= 100 MB peak RSS (applied to `show` and `show --all`); sigtool check on a 1 GB model
-<= 2 s and <= 300 MB; sigtool check of a 100 MB warmup file <= 1 s; PASS/MISS judges the min wall (noise only adds time) and the max peak RSS. Prints
-one table (min and median wall, max peak RSS over the runs) and writes it as Markdown to .bench/results.md.
+<= 2 s and <= 300 MB; sigtool check of a 100 MB warmup file <= 1 s; PASS/MISS judges the min wall (noise only
+adds time) and the max peak RSS. Prints one table (min and median wall, max peak RSS over the runs) and
+writes it as Markdown to .bench/results.md.
 
 Without an importable TensorFlow only sigtool is benchmarked; with < 5 GiB free disk the big models
 are not built (they are used if already cached).
@@ -278,8 +279,9 @@ def ensure_warmup_model(notes: list[str]) -> Model | None:
     return model
 
 
-def rows_for(model: Model, sigtool: list[str], smcli: str | None, has_check: bool, has_run: bool, args,
-             has_diff: bool = False) -> list[Row]:
+def rows_for(
+    model: Model, sigtool: list[str], smcli: str | None, has_check: bool, has_run: bool, args, has_diff: bool = False
+) -> list[Row]:
     """The command pairs for one model: (sigtool args, sigtool target, saved_model_cli args); MODEL goes 2nd."""
     show_target = (0.3, 100) if model.big else (0.15, None)
     pairs = [
@@ -300,8 +302,16 @@ def rows_for(model: Model, sigtool: list[str], smcli: str | None, has_check: boo
             runs = args.big_runs if model.big else args.runs
             rows.append(Row(model, f"saved_model_cli {shlex.join(sm)}", [smcli, sm[0], "--dir", m, *sm[1:]], runs))
     if has_diff:  # the model against itself: both sides read, every signature compared, exit 0
-        rows.append(Row(model, "sigtool diff MODEL MODEL", [*sigtool, "diff", m, m], args.runs, (0,),
-                        (0.5, 100) if model.big else None))
+        rows.append(
+            Row(
+                model,
+                "sigtool diff MODEL MODEL",
+                [*sigtool, "diff", m, m],
+                args.runs,
+                (0,),
+                (0.5, 100) if model.big else None,
+            )
+        )
     return rows
 
 
@@ -337,15 +347,20 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="1 run of everything")
     parser.add_argument("--no-big", action="store_true", help="skip the ~1 GiB models")
     parser.add_argument("--no-smcli", action="store_true", help="skip saved_model_cli")
-    parser.add_argument("--only", choices=("local", "remote"),
-                        help="only the local rows, or only the S3 rows (bench/remote_cases.py; uses .bench/big_v1)")
+    parser.add_argument(
+        "--only",
+        choices=("local", "remote"),
+        help="only the local rows, or only the S3 rows (bench/remote_cases.py; uses .bench/big_v1)",
+    )
     args = parser.parse_args()
     if args.quick:
         args.runs = args.big_runs = 1
 
     notes: list[str] = []
     if os.environ.pop("PYTHONDONTWRITEBYTECODE", None):
-        notes.append("PYTHONDONTWRITEBYTECODE was set: unset for the children, so Python caches bytecode as in a normal install")
+        notes.append(
+            "PYTHONDONTWRITEBYTECODE was set: unset for the children, so Python caches bytecode as in a normal install"
+        )
     sigtool = [tool("sigtool")] if tool("sigtool") else [sys.executable, "-m", "sigtool"]
     has_check = exits_zero([*sigtool, "check", "--help"])
     has_run = exits_zero([*sigtool, "run", "--help"])
@@ -386,8 +401,14 @@ def main() -> None:
     warmup = ensure_warmup_model(notes) if has_check and args.only != "remote" else None
     if warmup:
         warm_page_cache(warmup)
-        row = Row(warmup, "sigtool check (100 MB warmup file)", [*sigtool, "check", str(warmup.path)], args.runs, (0, 1),
-                  (1.0, None))
+        row = Row(
+            warmup,
+            "sigtool check (100 MB warmup file)",
+            [*sigtool, "check", str(warmup.path)],
+            args.runs,
+            (0, 1),
+            (1.0, None),
+        )
         bench(row)
         rows.append(row)
 
@@ -404,10 +425,12 @@ def main() -> None:
         f"python: {platform.python_version()} ({sys.executable})",
         f"machine: {os.cpu_count()} cores, {platform.machine()}, {platform.platform()}",
         f"load average at the end (1 / 5 / 15 min; other work on the machine adds noise): {load}",
-        f"sigtool {version_of('sigtool')}, tensorflow {version_of('tensorflow-cpu', 'tensorflow') if have_tf else 'not importable'}",
+        f"sigtool {version_of('sigtool')}, "
+        f"tensorflow {version_of('tensorflow-cpu', 'tensorflow') if have_tf else 'not importable'}",
         "wall: min / median over the runs (s); CPU: user + sys (s), less sensitive to load",
         "peak RSS: max ru_maxrss of the child (MiB); targets judge the min wall and the peak RSS, with MB = 10^6 bytes",
-        f"peak RSS floor: {floor:.1f} MiB (what `true` shows: the measuring process's own RSS, counted in each child's)",
+        f"peak RSS floor: {floor:.1f} MiB "
+        "(what `true` shows: the measuring process's own RSS, counted in each child's)",
     ]
     table = [r.cells() for r in rows]
     print("\n".join(info) + "\n\n" + render(HEADER, table, markdown=False))
