@@ -1,4 +1,5 @@
-"""`sigtool run` end to end: TF Serving's REST goldens, input checks before TensorFlow, files written only on request."""
+"""`sigtool run` end to end: TF Serving's REST goldens, input checks before TensorFlow, files written only on
+request."""
 
 from __future__ import annotations
 
@@ -7,10 +8,8 @@ import json
 import subprocess
 import sys
 
-import pytest
-
 import malformed
-
+import pytest
 from conftest import GEN, REAL, REPO, assert_one_error_line, invoke
 
 TWO = REAL / "saved_model_half_plus_two_2_versions"

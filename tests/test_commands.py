@@ -9,6 +9,7 @@ import sys
 
 import pytest
 from conftest import TESTDATA, assert_one_error_line, invoke
+
 from sigtool.commands.check import CheckRequest, check
 from sigtool.commands.run import RunRequest, run
 from sigtool.commands.show import ShowRequest, show

@@ -1,9 +1,9 @@
 """Serving's metadata body (sigtool.serving.metadata): TF Serving's own goldens, its byte layout, and TF's protos.
 
 Goldens: testdata/metadata/ (TF Serving's test data, see PROVENANCE.md), for the models in testdata/real/.
-Layout (Serving's http_rest_api_util.cc): model_spec and the SignatureDefMap printed by protobuf's JSON writer (one space of
-indent) and glued with literal text. The oracle for every other model: TensorFlow's own SignatureDef messages
-printed by protobuf's json_format with Serving's options, equal after parsing.
+Layout (Serving's http_rest_api_util.cc): model_spec and the SignatureDefMap printed by protobuf's JSON writer
+(one space of indent) and glued with literal text. The oracle for every other model: TensorFlow's own
+SignatureDef messages printed by protobuf's json_format with Serving's options, equal after parsing.
 """
 
 from __future__ import annotations

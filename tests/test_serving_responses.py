@@ -10,9 +10,10 @@ import struct
 from fractions import Fraction
 
 import pytest
-
 from factories import signature as sig
 from factories import spec
+from serving_cases import INF, f32, squeeze
+
 from sigtool.errors import RunError
 from sigtool.model import CLASSIFY, REGRESS
 from sigtool.serving.floats import f32_from_decimal, format_float
@@ -24,8 +25,6 @@ from sigtool.serving.responses import (
     format_regress_response,
 )
 from sigtool.serving.values import Feature, Tensor
-from serving_cases import INF, f32, squeeze
-
 
 # ---------------------------------------------------------------- float printing (WriteDecimal)
 
@@ -140,8 +139,10 @@ RESPONSES = [
         {"str_tensor_bytes": BYTES_2x2},
         True,
         (
-            '{\n    "predictions": [[{\n                "b64": "aGVsbG8="\n            }, {\n                "b64": "d29ybGQ="\n'
-            '            }], [{\n                "b64": "dGY="\n            }, {\n                "b64": "c2VydmluZw=="\n'
+            '{\n    "predictions": [[{\n                "b64": "aGVsbG8="\n            }, {\n'
+            '                "b64": "d29ybGQ="\n'
+            '            }], [{\n                "b64": "dGY="\n            }, {\n'
+            '                "b64": "c2VydmluZw=="\n'
             "            }]\n    ]\n}"
         ),
     ),
@@ -242,7 +243,8 @@ RESPONSES = [
         True,
         (
             '{\n    "predictions": [\n        {\n            "b": true,\n            "i": -9223372036854775808,\n'
-            '            "u": 18446744073709551615\n        },\n        {\n            "b": false,\n            "i": 7,\n'
+            '            "u": 18446744073709551615\n        },\n        {\n            "b": false,\n'
+            '            "i": 7,\n'
             '            "u": 0\n        }\n    ]\n}'
         ),
     ),

@@ -165,8 +165,8 @@ def test_limit_of_1000_records(model):
         (
             ["-o", "W", "--input-json", '{"instances": ["a"]}'],
             (
-                "--input-json #1: Failed to process element: 0 of 'instances' list. Error: INVALID_ARGUMENT: JSON Value: \"a\" "
-                "Type: String is not of expected type: float"
+                "--input-json #1: Failed to process element: 0 of 'instances' list. Error: INVALID_ARGUMENT: "
+                'JSON Value: "a" Type: String is not of expected type: float'
             ),
         ),
         (
