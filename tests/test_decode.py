@@ -12,7 +12,7 @@ import pytest
 from sigtool import wire
 from sigtool._proto import meta_graph_pb2, saved_model_pb2, struct_pb2, types_pb2
 from sigtool.errors import LoadError
-from sigtool.loader import decode, read
+from sigtool.loader import object_graph, read
 from sigtool.loader.dtypes import DATA_TYPES, TYPE_SPEC_CLASSES
 
 
@@ -134,7 +134,7 @@ def test_struct_values_match_protobuf():
     pair = nt.values.add()
     pair.key, pair.value.float64_value = "x", 1.0
     data = value.SerializeToString()
-    ours = decode.struct_value(data, [(0, len(data))], 0)
+    ours = object_graph.struct_value(data, [(0, len(data))], 0)
     assert ours.kind == "tuple"
     floats, ints, bools, strs, none, tensor, mapping, point = ours.items
     assert (floats.scalar, ints.scalar, bools.scalar, strs.scalar, none.kind) == (2.5, -7, True, "s", "none")

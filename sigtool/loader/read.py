@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, cast
 
 from sigtool import wire
 from sigtool.errors import LoadError
-from sigtool.loader import decode, utf8
+from sigtool.loader import decode, object_graph, utf8
 from sigtool.loader.fields import (
     AttrValue,
     FunctionDef,
@@ -123,7 +123,7 @@ def read_bytes(buf, display: str, *, ops: bool, functions: bool, graph: bool) ->
                 has_object_graph=bool(parts.object_graph),
                 asset_files=parts.asset_files,
                 ops=_ops_of_graph(buf, parts.graph, path) if ops else None,
-                functions=decode.functions(
+                functions=object_graph.functions(
                     buf, parts.object_graph, f"{path}.object_graph_def", load_order.ranks(buf, parts.graph)
                 )
                 if listing
@@ -131,7 +131,7 @@ def read_bytes(buf, display: str, *, ops: bool, functions: bool, graph: bool) ->
                 collection_keys=parts.collection_keys,
                 has_saver=parts.has_saver,
             )
-        except decode.TooLarge as e:
+        except object_graph.TooLarge as e:
             raise LoadError(f"{display}: MetaGraph #{index + 1}: {e}") from None
         except decode.TooDeep:
             raise LoadError(
