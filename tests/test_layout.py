@@ -149,6 +149,5 @@ def oversized() -> dict[str, int]:
     return out
 
 
-@pytest.mark.xfail(strict=False, reason="modules still over 500 lines: see the assertion's list")
 def test_no_module_over_500_lines():
     assert oversized() == {}, "split these into modules of one job each"
