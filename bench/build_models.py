@@ -2,8 +2,8 @@
 
     python bench/build_models.py {v1|tf2} OUT_DIR
 
-Both models embed four 256 MiB float32 constants (64 Mi elements each) in saved_model.pb, as in
-shared/reference/saved_model_cli.md section 3.2, behind a half_plus_two-like `serving_default`
+Both models embed four 256 MiB float32 constants (64 Mi elements each) in saved_model.pb, the kind of
+model on which saved_model_cli must parse the whole file, behind a half_plus_two-like `serving_default`
 signature (x: float32 [None, 1] -> y). OUT_DIR must not exist yet.
 bench.py rebuilds the models whenever this file's contents change (it stamps them with its hash).
 """
