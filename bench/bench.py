@@ -7,7 +7,7 @@ Run from anywhere (paths are computed from this file's location):
     .venv/bin/python bench/bench.py --runs 5 --big-runs 1 --no-big
     .venv/bin/python bench/bench.py --only remote    # only the S3 rows (bench/remote_cases.py)
 
-Models: the two small corpus models (../shared/corpus/real/saved_model_half_plus_two{,_tf2}_cpu/00000123)
+Models: the two small TF Serving models in testdata/real/ (saved_model_half_plus_two{,_tf2}_cpu/00000123)
 and two ~1 GiB models built once into .bench/big_v1 and .bench/big_tf2 by bench/build_models.py, in a
 subprocess (this process never imports TensorFlow). The build takes ~1-2 min and ~7 GiB of RAM; the
 models are rebuilt when build_models.py changes (each carries a stamp with that file's hash).
@@ -62,7 +62,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 CACHE = ROOT / ".bench"
 BUILDER = HERE / "build_models.py"
-CORPUS = ROOT.parent / "shared" / "corpus" / "real"
+REAL = ROOT / "testdata" / "real"  # TF Serving's own test models (testdata/real/PROVENANCE.md)
 BIN = Path(sys.executable).parent
 GiB, MiB, MB = 1024**3, 1024**2, 10**6
 MIN_FREE_DISK = 5 * GiB
@@ -378,8 +378,8 @@ def main() -> None:
         notes.append("saved_model_cli not found: benchmarking sigtool only")
 
     models = [
-        Model("small_tf1", CORPUS / "saved_model_half_plus_two_cpu" / "00000123", big=False, tf1=True),
-        Model("small_tf2", CORPUS / "saved_model_half_plus_two_tf2_cpu" / "00000123", big=False, tf1=False),
+        Model("small_tf1", REAL / "saved_model_half_plus_two_cpu" / "00000123", big=False, tf1=True),
+        Model("small_tf2", REAL / "saved_model_half_plus_two_tf2_cpu" / "00000123", big=False, tf1=False),
     ]
     for m in [m for m in models if not m.path.is_dir()]:
         notes.append(f"{m.name}: {m.path} not found, skipped")
