@@ -35,12 +35,13 @@ entries); composite_tensor inputs/outputs and sparse outputs are refused with a 
 TensorFlow's own stderr (C++ logs, Python warnings) is captured while it imports, loads and runs
 (sigtool.quiet); a failure quotes the relevant captured line when TensorFlow's exception lacks it.
 
-Loaded models stay cached per (model_dir, tags, executor, device) for the life of the process: state kept
-in variables (counters) persists from one call to the next, as in a server.
+Loaded models stay cached per (model_dir, tags, executor, device) for the life of the process (closed at
+exit): state kept in variables (counters) persists from one call to the next, as in a server.
 """
 
 from __future__ import annotations
 
+import atexit
 import os
 import re
 import threading
@@ -130,11 +131,14 @@ def execute(
 
 
 def clear_cache() -> None:
-    """Forget every loaded model (the next execute loads it afresh, with fresh variables)."""
+    """Close and forget every loaded model (the next execute loads it afresh, with fresh variables)."""
     with _cache_lock, quiet.captured_stderr():
         for model in _cache.values():
             model.close()
         _cache.clear()
+
+
+atexit.register(clear_cache)  # before TensorFlow is torn down: a late callable prints "Exception ignored"
 
 
 # ---------------------------------------------------------------- checks before TensorFlow
@@ -304,6 +308,7 @@ class _SessionModel(_Loaded):
         return call
 
     def close(self) -> None:
+        self.callables.clear()  # each releases its handle in the session, so before closing it
         self.session.close()
 
 
