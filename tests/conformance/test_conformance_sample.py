@@ -267,6 +267,14 @@ def tf_facts(rel: str) -> dict:
     return json.loads((CORPUS / "expected" / f"{rel.split('/')[1]}.json").read_text())["dirs"][rel]
 
 
+def recorded_errors(case) -> list[str]:
+    """The messages of TensorFlow's recorded failures on this signature (the corpus's runs)."""
+    rel, tags, key = case
+    facts = tf_facts(rel)
+    runs = facts.get("runs_tf2_api") if meta_graph(rel, tags).has_object_graph else facts.get("runs")
+    return [r["error"]["message"] for r in runs or [] if r["signature_name"] == key and "error" in r]
+
+
 def tf_skip_reason(case) -> str | None:
     rel, tags, key = case
     if (rel, key) in REFUSED:
@@ -305,10 +313,10 @@ def unfed_placeholders(mg: MetaGraph, sig: Signature) -> list[str]:
     return sorted(found)
 
 
-TF_CASES = [
-    pytest.param(c, id=sig_id(c), marks=pytest.mark.skip(reason=r) if (r := tf_skip_reason(c)) else ())
-    for c in SIGNATURES
-]
+# Signatures TensorFlow is not asked to run (each for a reason): test_what_tensorflow_is_not_asked_to_run checks
+# that the reason holds, and that sigtool refuses or flags each one.
+TF_CASES = [pytest.param(c, id=sig_id(c)) for c in SIGNATURES if tf_skip_reason(c) is None]
+NOT_RUN = [pytest.param(c, id=sig_id(c)) for c in SIGNATURES if tf_skip_reason(c) is not None]
 
 
 @pytest.fixture(scope="module")
@@ -344,6 +352,30 @@ def tf_inputs(sig: Signature, request, tf) -> dict:
     if isinstance(request, ExamplesRequest):
         return {sig.inputs[0].key: np.array(build_examples(request), dtype=object)}
     return {key: np_array(tensor, tf) for key, tensor in request.inputs.items()}
+
+
+@pytest.mark.parametrize("case", NOT_RUN)
+def test_what_tensorflow_is_not_asked_to_run(case, tf, tf_models):
+    from sigtool.checks import run_checks, unsafe_ops
+
+    rel, tags, key = case
+    reason = tf_skip_reason(case)
+    mg = meta_graph(rel, tags)
+    if reason == "not sampled (REST cannot carry it)":
+        with pytest.raises(UsageError):
+            sample_request(mg, mg.signature(key))
+    elif reason.startswith("legacy SessionBundle"):
+        assert [f.rule for f in run_checks(loaded(rel), select={"SERVE007"})] == ["SERVE007"]
+    elif reason.startswith("the corpus records TF failing"):
+        if any("Cannot assign a device" in m for m in recorded_errors(case)):
+            test_tensorflow_runs_the_sample(case, tf, tf_models)  # pinned to a GPU: runs here, placed softly
+        else:
+            with pytest.raises(Exception):  # noqa: B017 - whatever TensorFlow raised on record, it raises here too
+                test_tensorflow_runs_the_sample(case, tf, tf_models)
+    elif reason.startswith("reads or writes files"):
+        assert {u.op for u in unsafe_ops(loaded(rel))} & FILE_OPS
+    else:  # placeholders the signature does not feed: check's GRAPH005 names the signature
+        assert any(f"/{key}/" in f.where for f in run_checks(loaded(rel), select={"GRAPH005"}))
 
 
 @pytest.mark.parametrize("case", TF_CASES)
