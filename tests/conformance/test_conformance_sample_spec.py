@@ -1,25 +1,22 @@
 """sigtool.sample's tf.Example feature specs, read from the graphs, against the corpus's facts.
 
-The specs must match MANIFEST.json's feature specs and the Examples TensorFlow was run with (expected/);
-synthetic graphs cover what the corpus lacks (sparse and ragged features, nested calls, ParseExample v1,
-ParseSingleExample, unreadable keys, call cycles). No TensorFlow is needed.
+The specs must match MANIFEST.json's feature specs and the Examples TensorFlow was run with (expected/).
+Synthetic graphs for what the corpus lacks (sparse and ragged features, nested calls, ParseExample v1,
+ParseSingleExample, unreadable keys, call cycles) are tested in tests/test_sample.py. No TensorFlow is needed.
 """
 
 from __future__ import annotations
 
 import base64
 import json
-import subprocess
-import sys
 from functools import cache
 
 import pytest
 from corpus_facts import CORPUS
 
 from sigtool.loader import load
-from sigtool.model import PREDICT, REGRESS, Arg, Attr, FunctionGraph, Graph, MetaGraph, Node, Signature, TensorSpec
+from sigtool.model import PREDICT, MetaGraph, Signature, TensorSpec
 from sigtool.sample import example_spec, sample_request
-from sigtool.serving.requests import parse_request
 
 MANIFEST = json.loads((CORPUS / "generated" / "MANIFEST.json").read_text())
 
@@ -160,169 +157,3 @@ def test_predict_signature_fed_examples_gets_serialized_examples():
     }
     for value in body["instances"]:
         assert example_features(base64.b64decode(value["b64"])) == wanted
-
-
-# ---------------------------------------------------------------- synthetic graphs: sparse, ragged, calls
-
-
-def const(name: str, dtype: str, values: tuple) -> Node:
-    return Node(name, "Const", (), attrs=(("dtype", Attr("type", dtype)), ("value", Attr("tensor", values, dtype))))
-
-
-def test_spec_through_nested_calls_with_sparse_and_ragged_features():
-    parse = Node(
-        "pe",
-        "ParseExampleV2",
-        ("id:output:0", "names:output:0", "sk:output:0", "dk:output:0", "rk:output:0", "d0:output:0", "d1:output:0"),
-        attrs=(
-            ("Tdense", Attr("list_type", ("DT_INT64", "DT_STRING"))),
-            ("dense_shapes", Attr("list_shape", ((), (2, 3)))),
-            ("num_sparse", Attr("int", 1)),
-            ("ragged_split_types", Attr("list_type", ("DT_INT64",))),
-            ("ragged_value_types", Attr("list_type", ("DT_FLOAT",))),
-            ("sparse_types", Attr("list_type", ("DT_FLOAT",))),
-        ),
-    )
-    inner = FunctionGraph(
-        "inner",
-        (Arg("ser", "DT_STRING"),),
-        (),
-        (
-            const("names", "DT_STRING", ()),
-            const("sk", "DT_STRING", ("tags",)),
-            const("dk", "DT_STRING", ("age", "words")),
-            const("rk", "DT_STRING", ("scores",)),
-            const("d0", "DT_INT64", ()),
-            const("d1", "DT_STRING", ("a",) * 6),
-            Node("id", "Identity", ("ser",)),
-            parse,
-        ),
-        (),
-    )
-    outer = FunctionGraph(
-        "outer",
-        (Arg("resource", "DT_RESOURCE"), Arg("s", "DT_STRING")),
-        (),
-        (
-            Node("r", "Reshape", ("s", "shape:output:0")),
-            Node("call", "PartitionedCall", ("r:output:0",), attrs=(("f", Attr("func", "inner")),)),
-        ),
-        (),
-    )
-    graph = Graph(
-        (
-            Node("inputs", "Placeholder", (), attrs=(("dtype", Attr("type", "DT_STRING")),)),
-            Node("v", "VarHandleOp"),
-            Node("call", "StatefulPartitionedCall", ("v", "inputs"), attrs=(("f", Attr("func", "outer")),)),
-        ),
-        (inner, outer),
-    )
-    tensor = TensorSpec("inputs", "DT_STRING", (-1,), True, "name", "inputs:0")
-    mg = MetaGraph(("serve",), (Signature("reg", REGRESS, (tensor,), ()),), graph=graph, has_object_graph=True)
-    spec = example_spec(mg, tensor)
-    assert spec.node == "inner/pe" and spec.op == "ParseExampleV2"
-    assert [(f.key, f.kind, f.dtype, f.shape, f.required) for f in spec.features] == [
-        ("age", "dense", "DT_INT64", (), True),
-        ("words", "dense", "DT_STRING", (2, 3), False),
-        ("tags", "sparse", "DT_FLOAT", None, None),
-        ("scores", "ragged", "DT_FLOAT", None, None),
-    ]
-    body = sample_request(mg, mg.signatures[0], batch=4, seed=1)
-    assert len(body["examples"]) == 4
-    for example in body["examples"]:
-        assert type(example["age"]) is int  # shape []: a scalar int64
-        assert len(example["words"]) == 6 and all(type(w) is str for w in example["words"])
-        assert 1 <= len(example["tags"]) <= 2 and all(type(v) is float for v in example["tags"])
-        assert all(type(v) is float for v in example["scores"])
-    request = parse_request(json.dumps(body), mg.signatures[0])
-    assert {k: f.kind for k, f in request.examples[0].items()} == {
-        "age": "int64_list",
-        "words": "bytes_list",
-        "tags": "float_list",
-        "scores": "float_list",
-    }
-
-
-def test_parse_example_v1_and_single_example_and_bounds():
-    v1 = Node(
-        "pe",
-        "ParseExample",
-        ("ser", "names", "sk0", "dk0", "dk1", "def0", "def1"),
-        attrs=(
-            ("Ndense", Attr("int", 2)),
-            ("Nsparse", Attr("int", 1)),
-            ("Tdense", Attr("list_type", ("DT_FLOAT", "DT_INT64"))),
-            ("dense_shapes", Attr("list_shape", ((1,), (-1, 2)))),
-            ("sparse_types", Attr("list_type", ("DT_STRING",))),
-        ),
-    )
-    graph = Graph(
-        (
-            Node("ser", "Placeholder"),
-            const("names", "DT_STRING", ()),
-            const("sk0", "DT_STRING", ("s",)),
-            const("dk0", "DT_STRING", ("f",)),
-            const("dk1", "DT_STRING", ("seq",)),
-            const("def0", "DT_FLOAT", (1.5,)),
-            const("def1", "DT_INT64", ()),
-            v1,
-        ),
-        (),
-    )
-    tensor = TensorSpec("inputs", "DT_STRING", None, True, "name", "ser:0")
-    mg = MetaGraph(("serve",), (), graph=graph)
-    spec = example_spec(mg, tensor)
-    assert [(f.key, f.kind, f.dtype, f.shape, f.default) for f in spec.features] == [
-        ("f", "dense", "DT_FLOAT", (1,), (1.5,)),
-        ("seq", "dense", "DT_INT64", (-1, 2), ()),
-        ("s", "sparse", "DT_STRING", None, None),
-    ]
-    example = sample_request(mg, Signature("c", PREDICT, (tensor,), ()))["examples"][0]
-    assert len(example["seq"]) == 2 and all(type(v) is int for v in example["seq"])  # variable length: 1 row
-
-    single = Node(
-        "pe",
-        "ParseSingleExample",
-        ("ser", "def0"),
-        attrs=(
-            ("Tdense", Attr("list_type", ("DT_FLOAT",))),
-            ("dense_keys", Attr("list_str", ("f",))),
-            ("dense_shapes", Attr("list_shape", ((),))),
-            ("num_sparse", Attr("int", 0)),
-            ("sparse_keys", Attr("list_", ())),
-            ("sparse_types", Attr("list_", ())),
-        ),
-    )
-    graph = Graph((Node("ser", "Placeholder"), const("def0", "DT_FLOAT", ()), single), ())
-    spec = example_spec(MetaGraph(("serve",), (), graph=graph), tensor)
-    assert [(f.key, f.shape, f.required) for f in spec.features] == [("f", (), True)]
-
-    # a key that is not a readable constant: no spec, and the fallback is a predict body of plain strings
-    graph = Graph((Node("ser", "Placeholder"), Node("names", "Placeholder"), Node("sk0", "Placeholder"), v1), ())
-    mg = MetaGraph(("serve",), (), graph=graph)
-    assert example_spec(mg, tensor) is None
-    assert isinstance(sample_request(mg, Signature("c", PREDICT, (tensor,), ()))["inputs"]["inputs"][0], str)
-
-    # a cycle of calls ends (bounded walk) without a spec
-    loop = FunctionGraph(
-        "loop",
-        (Arg("a", "DT_STRING"),),
-        (),
-        (Node("c", "PartitionedCall", ("a",), attrs=(("f", Attr("func", "loop")),)),),
-        (),
-    )
-    graph = Graph(
-        (Node("ser", "Placeholder"), Node("c", "PartitionedCall", ("ser",), attrs=(("f", Attr("func", "loop")),))),
-        (loop,),
-    )
-    assert example_spec(MetaGraph(("serve",), (), graph=graph), tensor) is None
-
-
-def test_sample_module_imports_no_tensorflow_numpy_or_protobuf():
-    code = (
-        "import sys, sigtool.sample\n"
-        "bad = [m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'numpy', 'google', 'keras')]\n"
-        "assert not bad, bad\nprint('clean')\n"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "clean"
