@@ -6,16 +6,13 @@ from __future__ import annotations
 import json
 import os
 import re
-import sys
 from dataclasses import dataclass
 
 from sigtool import loader
-from sigtool.commands import Say, parse_tag_set, silent
+from sigtool.commands import Say, parse_tag_set, read_body, silent
 from sigtool.errors import LoadError, RunError, UnsafeModel, UsageError
 from sigtool.model import DEFAULT_SIGNATURE, MetaGraph, SavedModelInfo, Signature
 from sigtool.render import tables
-
-_MAX_BODY = 64 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -97,7 +94,7 @@ def _parse_request(mg: MetaGraph, request: RunRequest):
             text = json.dumps(_sample_body(mg, request))
         else:
             assert request.input_json is not None  # the condition above
-            text = read_input_json(request.input_json)
+            text = read_body(request.input_json)
         chosen = mg.signature(request.signature) if request.signature else {s.key: s for s in mg.signatures}
         body = parse_request(text, chosen, method=request.method, check_shapes=request.strict_shapes)
         return mg.signature(request.signature or body.signature_name or DEFAULT_SIGNATURE), body
@@ -171,19 +168,6 @@ def _with_op_hint(error: RunError, mg: MetaGraph) -> RunError:
         return error
     ops = ", ".join(op for op, _ in problems)
     return RunError(f"{message}; op data for TensorFlow {runner.tensorflow_version()}: {ops}: {problems[0][1]}")
-
-
-def read_input_json(value: str) -> str:
-    """--input-json: inline JSON, @file.json, or - for stdin."""
-    if value == "-":
-        return sys.stdin.read()
-    if value.startswith("@"):
-        try:
-            with open(value[1:], "rb") as f:
-                return f.read(_MAX_BODY + 1).decode("utf-8", "replace")
-        except OSError as e:
-            raise UsageError(f"--input-json {value}: cannot read the file ({e.strerror})") from None
-    return value
 
 
 def parse_inputs_option(items: tuple[str, ...]) -> list[tuple[str, str, str | None]]:

@@ -11,17 +11,16 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import sys
 from dataclasses import dataclass
 
 from sigtool import loader
-from sigtool.commands import Say, parse_tag_set, silent
+from sigtool.commands import Say, parse_tag_set, read_body, read_text, silent
 from sigtool.errors import ExitCode, LoadError, SigtoolError, UsageError
 from sigtool.model import DEFAULT_SIGNATURE, MetaGraph, SavedModelInfo, format_shape
+from sigtool.serving.json_io import MAX_BODY_BYTES
 
 WARMUP_PATH = os.path.join("assets.extra", "tf_serving_warmup_requests")
 MAX_RECORDS = 1000
-_MAX_BODY = 64 * 1024 * 1024
 SHOW_SCHEMA = "sigtool.warmup/1"
 
 
@@ -126,10 +125,10 @@ def _target(info: SavedModelInfo, request: WarmupWriteRequest) -> str:
 def _bodies(mg: MetaGraph, request: WarmupWriteRequest):
     """(body text, where it came from) for every request, in the order given: --input-json, --requests, --sample."""
     for i, value in enumerate(request.input_json, 1):
-        yield _read_body(value), f"--input-json #{i}"
+        yield read_body(value), f"--input-json #{i}"
     if request.requests_file is not None:
         name = request.requests_file
-        for number, line in enumerate(_read_text(name, "--requests").splitlines(), 1):
+        for number, line in enumerate(_read_requests(name).splitlines(), 1):
             if line.strip():
                 yield line, f"--requests {name} line {number}"
     if request.sample:
@@ -141,23 +140,11 @@ def _bodies(mg: MetaGraph, request: WarmupWriteRequest):
             yield json.dumps(body), f"--sample --batch {batch}"
 
 
-def _read_body(value: str) -> str:
-    if value == "-" or value.startswith("@"):
-        return _read_text(value.removeprefix("@") if value != "-" else "-", "--input-json")
-    return value
-
-
-def _read_text(name: str, option: str) -> str:
-    if name == "-":
-        return sys.stdin.read()
-    try:
-        with open(name, "rb") as f:
-            data = f.read(_MAX_BODY + 1)
-    except OSError as e:
-        raise UsageError(f"{option} {name}: cannot read the file ({e.strerror})") from None
-    if len(data) > _MAX_BODY:
-        raise UsageError(f"{option} {name}: larger than 64 MiB; split it")
-    return data.decode("utf-8", "replace")
+def _read_requests(name: str) -> str:
+    text = read_text(name, "--requests")
+    if len(text) > MAX_BODY_BYTES:
+        raise UsageError(f"--requests {name}: larger than 64 MiB; split it")
+    return text
 
 
 def _record(mg: MetaGraph, text: str, where: str, request: WarmupWriteRequest) -> bytes:
