@@ -71,6 +71,33 @@ def cli():
 # --- shared options -------------------------------------------------------------------
 
 
+def jobs_option(fn):
+    from sigtool.loader import DEFAULT_JOBS
+
+    return click.option(
+        "-j",
+        "--jobs",
+        type=click.IntRange(1, 256),
+        default=DEFAULT_JOBS,
+        show_default=True,
+        help="With several or remote MODELs: models read at once.",
+    )(fn)
+
+
+def request_check_options(fn):
+    """--method and --strict-shapes: how run and warmup read a REST body."""
+    fn = click.option(
+        "--strict-shapes",
+        is_flag=True,
+        help="Refuse inputs whose shape contradicts the signature (TF Serving does not check).",
+    )(fn)
+    return click.option(
+        "--method",
+        type=click.Choice(["predict", "classify", "regress"]),
+        help="Serving API the body calls (default: from the body and the signature).",
+    )(fn)
+
+
 def selection_options(fn):
     fn = click.option("--version", "version_alias", metavar="N", hidden=True, help="Old spelling of --model-version.")(
         fn

@@ -7,7 +7,7 @@ import sys
 import click
 
 from sigtool import render
-from sigtool.cli import cli, emit, say
+from sigtool.cli import cli, emit, jobs_option, say
 
 
 @cli.command()
@@ -30,14 +30,7 @@ from sigtool.cli import cli, emit, say
     show_default=True,
     help="Output format.",
 )
-@click.option(
-    "-j",
-    "--jobs",
-    type=click.IntRange(1, 256),
-    default=16,
-    show_default=True,
-    help="Models read at once (for many or remote models).",
-)
+@jobs_option
 def check(models, strict, method_check, selected, ignored, deny_ops, allow_ops, list_rules, fmt, jobs):
     """Find every reason TF Serving or a client would fail on a model, in one run.
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from sigtool.cli import chosen_version, cli, emit, say, selection_options
+from sigtool.cli import chosen_version, cli, emit, request_check_options, say, selection_options
 from sigtool.errors import UsageError
 
 
@@ -43,16 +43,7 @@ from sigtool.errors import UsageError
     is_flag=True,
     help="With --sample: print the request JSON; with --input-json: only validate it. TensorFlow is not imported.",
 )
-@click.option(
-    "--method",
-    type=click.Choice(["predict", "classify", "regress"]),
-    help="Serving API to emulate (default: from the request and the signature).",
-)
-@click.option(
-    "--strict-shapes",
-    is_flag=True,
-    help="Refuse inputs whose shape contradicts the signature (TF Serving does not check).",
-)
+@request_check_options
 @click.option(
     "--device",
     type=click.Choice(["auto", "cpu"]),

@@ -7,21 +7,14 @@ import sys
 import click
 
 from sigtool import render
-from sigtool.cli import chosen_version, cli, emit, say, selection_options
+from sigtool.cli import chosen_version, cli, emit, jobs_option, say, selection_options
 from sigtool.errors import UsageError
 
 
 @cli.command()
 @click.argument("models", metavar="MODEL...", nargs=-1, required=True)
 @selection_options
-@click.option(
-    "-j",
-    "--jobs",
-    type=click.IntRange(1, 256),
-    default=16,
-    show_default=True,
-    help="With several MODELs: models read at once.",
-)
+@jobs_option
 @click.option(
     "--all", "show_all", is_flag=True, help="Also internal signatures, the ops used and TF2 function signatures."
 )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from sigtool.cli import cli, emit, say
+from sigtool.cli import cli, emit, request_check_options, say
 
 
 @cli.group()
@@ -50,16 +50,7 @@ def warmup():
 )
 @click.option("--model-version", metavar="N", help="Version directory under a model base path (default: the highest).")
 @click.option("--model-name", default="default", show_default=True, help="The model name written into each request.")
-@click.option(
-    "--method",
-    type=click.Choice(["predict", "classify", "regress"]),
-    help="Serving API of every body (default: from the body and the signature).",
-)
-@click.option(
-    "--strict-shapes",
-    is_flag=True,
-    help="Refuse inputs whose shape contradicts the signature (TF Serving does not check).",
-)
+@request_check_options
 def warmup_write(
     model,
     output,
