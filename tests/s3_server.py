@@ -126,6 +126,23 @@ def cli_env(endpoint: str, **extra: str) -> dict[str, str]:
     return env
 
 
+@contextlib.contextmanager
+def as_user(monkeypatch, endpoint: str, cwd: Path):
+    """This process's environment as a user's would be (AWS_* variables only) for in-process CLI runs, with
+    sigtool's cache of remote filesystems emptied before and after."""
+    from sigtool.loader import remote
+
+    for key, value in cli_env(endpoint).items():
+        if key.startswith("AWS_"):
+            monkeypatch.setenv(key, value)
+    monkeypatch.chdir(cwd)
+    remote._FILESYSTEMS.clear()
+    try:
+        yield
+    finally:
+        remote._FILESYSTEMS.clear()
+
+
 def s3_client(endpoint: str):
     """An s3fs filesystem for setting up buckets (talks to moto directly, so proxies count only sigtool)."""
     import s3fs

@@ -14,9 +14,7 @@ pytest.importorskip("s3fs")
 pytest.importorskip("moto")
 
 from conftest import assert_one_error_line, invoke
-from s3_server import CountingProxy, MotoServer, cli_env, s3_client, upload
-
-from sigtool.loader import remote
+from s3_server import CountingProxy, MotoServer, as_user, cli_env, s3_client, upload
 
 ROOT = Path(__file__).resolve().parent.parent
 BUCKET = "models"
@@ -52,15 +50,9 @@ def s3():
 
 @pytest.fixture
 def aws(s3, monkeypatch):
-    """This process's environment as a user's would be: AWS_* variables only (in-process CLI runs)."""
-    for key, value in cli_env(s3.proxy.endpoint).items():
-        if key.startswith("AWS_"):
-            monkeypatch.setenv(key, value)
-    monkeypatch.chdir(ROOT)
-    remote._FILESYSTEMS.clear()
-    s3.proxy.reset()
-    yield s3
-    remote._FILESYSTEMS.clear()
+    with as_user(monkeypatch, s3.proxy.endpoint, ROOT):
+        s3.proxy.reset()
+        yield s3
 
 
 def sigtool(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:

@@ -11,9 +11,7 @@ pytest.importorskip("s3fs")
 pytest.importorskip("moto")
 
 from conftest import assert_one_error_line, invoke
-from s3_server import MotoServer, cli_env, s3_client, upload
-
-from sigtool.loader import remote
+from s3_server import MotoServer, as_user, s3_client, upload
 
 ROOT = Path(__file__).resolve().parent.parent
 BUCKET = "diffs"
@@ -37,13 +35,8 @@ def s3():
 
 @pytest.fixture
 def aws(s3, monkeypatch):
-    for key, value in cli_env(s3.endpoint).items():
-        if key.startswith("AWS_"):
-            monkeypatch.setenv(key, value)
-    monkeypatch.chdir(ROOT)
-    remote._FILESYSTEMS.clear()
-    yield s3
-    remote._FILESYSTEMS.clear()
+    with as_user(monkeypatch, s3.endpoint, ROOT):
+        yield s3
 
 
 def _same(local, remote_result, prefix: str) -> None:

@@ -12,10 +12,9 @@ pytest.importorskip("s3fs")
 pytest.importorskip("moto")
 
 from conftest import invoke
-from s3_server import CountingProxy, MotoServer, cli_env, s3_client, upload
+from s3_server import CountingProxy, MotoServer, as_user, s3_client, upload
 
 from sigtool import loader
-from sigtool.loader import remote
 
 ROOT = Path(__file__).resolve().parent.parent
 VERSIONS = 200
@@ -42,13 +41,8 @@ def s3():
 
 @pytest.fixture
 def aws(s3, monkeypatch):
-    for key, value in cli_env(s3.proxy.endpoint).items():
-        if key.startswith("AWS_"):
-            monkeypatch.setenv(key, value)
-    monkeypatch.chdir(ROOT)
-    remote._FILESYSTEMS.clear()
-    yield s3
-    remote._FILESYSTEMS.clear()
+    with as_user(monkeypatch, s3.proxy.endpoint, ROOT):
+        yield s3
 
 
 def test_expand_models_keeps_only_models(aws):
