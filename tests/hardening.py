@@ -130,3 +130,25 @@ def time_limit(seconds: float):
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+
+
+def assert_handled_as_tensorflow_reads_it(result, command: tuple[str, ...], tensorflow_meta_graphs) -> None:
+    """A malformed input through one command: refused with one Error: line (exit 3) where TensorFlow cannot read
+    it (tensorflow_meta_graphs None), else read with no error; show -f json then lists TF's (tag-set, keys)."""
+    assert "Traceback" not in result.stderr
+    if tensorflow_meta_graphs is None:
+        message = assert_one_error_line(result, LOAD_FAILED)
+        assert result.stdout == ""
+        assert len(message) > 30, message  # says what is wrong
+        return
+    assert "Error:" not in result.stderr, result.stderr
+    if command[0] == "check":
+        assert result.exit_code in (0, 1), result.stderr
+        return
+    assert result.exit_code == 0, result.stderr
+    if "json" in command:
+        ours = {
+            (tuple(sorted(mg["tags"])), tuple(sorted(s["key"] for s in mg["signatures"])))
+            for mg in json.loads(result.stdout)["meta_graphs"]
+        }
+        assert ours == tensorflow_meta_graphs
