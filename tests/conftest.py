@@ -206,3 +206,20 @@ def assert_one_error_line(result, exit_code: int) -> str:
     assert len(errors) == 1, result.stderr
     assert "Traceback" not in result.stderr
     return errors[0]
+
+
+# TensorFlow, for the modules that run models in it (skipped where it is not installed), and the models
+# they loaded, closed after the module.
+@pytest.fixture(scope="module")
+def tf():
+    return pytest.importorskip("tensorflow")
+
+
+@pytest.fixture(scope="module")
+def tf_models(tf):
+    """Each model loaded once: a TF1 session (graph, session) or a TF2 tf.saved_model.load object."""
+    models: dict = {}
+    yield models
+    for value in models.values():
+        if isinstance(value, tf.compat.v1.Session):
+            value.close()

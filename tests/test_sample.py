@@ -11,145 +11,20 @@ from __future__ import annotations
 
 import base64
 import json
-import math
 import subprocess
 import sys
 
 import pytest
 from conftest import TESTDATA
-from sample_cases import EXAMPLES_BODY, MANIFEST, REFUSED, SIGNATURES, body_for, loaded, meta_graph, sig_id
+from sample_cases import MANIFEST, TESTDATA_CASES, loaded
+from sample_checks import *  # noqa: F403 - the shared sample tests, collected here on testdata's models
+from sample_checks import parametrize_signatures
 
 from sigtool.errors import UsageError
 from sigtool.loader import load
 from sigtool.model import PREDICT, REGRESS, Arg, Attr, FunctionGraph, Graph, MetaGraph, Node, Signature, TensorSpec
 from sigtool.sample import REST_DTYPES, example_spec, sample_request
-from sigtool.serving.requests import ExamplesRequest, PredictRequest, parse_request
-
-# ---------------------------------------------------------------- every corpus signature, without TF
-
-
-@pytest.mark.parametrize("case", SIGNATURES, ids=sig_id)
-def test_sample_is_accepted_or_refused_for_a_documented_reason(case):
-    rel, tags, key = case
-    sig = meta_graph(rel, tags).signature(key)
-    reason = REFUSED.get((rel, key))
-    if reason:
-        with pytest.raises(UsageError) as err:
-            body_for(case)
-        message = str(err.value.message)
-        assert reason in message and key in message and "\n" not in message
-        return
-    for batch in (1, 3):
-        body = body_for(case, batch=batch)
-        text = json.dumps(body)
-        assert json.loads(text) == body  # plain JSON values only
-        assert body["signature_name"] == key
-        request = parse_request(text, sig)  # the strict check: declared shapes must hold too
-        if (rel, key) in EXAMPLES_BODY:
-            assert isinstance(request, ExamplesRequest) and set(body) == {"signature_name", "examples"}
-            assert len(request.examples) == batch
-        else:
-            assert isinstance(request, PredictRequest)
-            assert set(request.inputs) == {t.key for t in sig.inputs}
-            if request.row_format:
-                assert len(body["instances"]) == batch
-                assert all(t.shape and t.shape[0] < 0 for t in sig.inputs)
-            assert parse_request(text, {s.key: s for s in meta_graph(rel, tags).signatures}) == request
-
-
-def test_refusals_name_the_inputs_and_dtypes():
-    mg = meta_graph("tf/tf2_dtypes", ("serve",))
-    with pytest.raises(UsageError) as err:
-        sample_request(mg, mg.signature("serving_default"))
-    message = err.value.message
-    for key, dtype in (
-        ("t", "DT_BFLOAT16"),
-        ("t_12", "DT_UINT16"),
-        ("t_2", "DT_COMPLEX128"),
-        ("t_3", "DT_COMPLEX64"),
-        ("t_4", "DT_HALF"),
-    ):
-        assert f"{key!r} ({dtype})" in message
-    assert "'t_5'" not in message  # DT_FLOAT is fine
-    mg = meta_graph("tf/tf1_composite_tensors", ("serve",))
-    with pytest.raises(UsageError, match=r"'sp'.*coo_sparse"):
-        sample_request(mg, mg.signature("sparse_only"))
-    with pytest.raises(UsageError, match=r"'rt'.*composite_tensor"):
-        sample_request(mg, mg.signature("ragged_in"))
-
-
-def test_every_corpus_refusal_is_listed():
-    refused = set()
-    for case in SIGNATURES:
-        try:
-            body_for(case)
-        except UsageError:
-            refused.add((case[0], case[2]))
-    assert refused == set(REFUSED)
-    examples = {(c[0], c[2]) for c in SIGNATURES if (c[0], c[2]) not in refused and "examples" in body_for(c)}
-    assert examples == EXAMPLES_BODY
-
-
-def test_example_features_have_the_kinds_the_graph_parses():
-    """Float features are JSON floats with a '.', so Serving (and sigtool) build float_list, not int64_list."""
-    kinds = {"DT_FLOAT": "float_list", "DT_INT64": "int64_list", "DT_STRING": "bytes_list"}
-    for rel, key in sorted(EXAMPLES_BODY):
-        mg = loaded(rel).meta_graphs[0]
-        sig = mg.signature(key)
-        spec = example_spec(mg, sig.inputs[0])
-        body = sample_request(mg, sig, batch=2, seed=5)
-        request = parse_request(json.dumps(body), sig)
-        for example in request.examples:
-            assert set(example) == {f.key for f in spec.features}
-            for f in spec.features:
-                assert example[f.key].kind == kinds[f.dtype]
-                if f.kind == "dense" and f.shape is not None:
-                    assert len(example[f.key].values) == math.prod(max(d, 1) for d in f.shape)
-        for example in body["examples"]:
-            for f in spec.features:
-                if f.dtype == "DT_FLOAT":
-                    values = example[f.key] if isinstance(example[f.key], list) else [example[f.key]]
-                    assert all(type(v) is float and "." in json.dumps(v) for v in values)
-
-
-def test_batch_and_unknown_dims():
-    mg = meta_graph("tf/tf2_dtypes", ("serve",))
-    body = sample_request(mg, mg.signature("shapes"), batch=4)
-    inputs = body["inputs"]  # fixed dims: columnar, with the declared shapes
-    assert len(inputs["any_rank_str"]) == 4 and all(isinstance(v, str) for v in inputs["any_rank_str"])  # unknown rank
-    assert [len(inputs["fixed_2x3"]), len(inputs["fixed_2x3"][0])] == [2, 3]  # batch does not touch fixed dims
-    m = inputs["mixed_4d"]  # [-1, 1, -1, 4]: batch first, 1 for the inner unknown dim
-    assert [len(m), len(m[0]), len(m[0][0]), len(m[0][0][0])] == [4, 1, 1, 4]
-    assert isinstance(inputs["scalar_i32"], int) and 0 <= inputs["scalar_i32"] <= 9  # scalars stay scalars
-    assert inputs["zero_len"] == []
-    mg = meta_graph("tf/tf2_module_multisig", ("serve",))
-    rows = sample_request(mg, mg.signature("serving_default"), batch=3)["instances"]  # [-1], [-1], [-1, 3]
-    assert len(rows) == 3 and all(set(r) == {"ids", "text", "x"} and len(r["x"]) == 3 for r in rows)
-    assert all(type(r["ids"]) is int and type(r["text"]) is str and type(r["x"][0]) is float for r in rows)
-    rows = sample_request(mg, mg.signature("tuple_out"), batch=2)["instances"]  # [-1, -1, 3]: one instance [1, 3]
-    assert len(rows) == 2 and all(len(r) == 1 and len(r[0]) == 3 for r in rows)
-    unknown = sample_request(mg, mg.signature("unknown_rank"), batch=2)["inputs"]["t"]
-    assert len(unknown) == 2 and all(type(v) is float for v in unknown)
-    assert type(sample_request(mg, mg.signature("scalar"))["inputs"]["s"]) is float
-    mg = meta_graph("real/saved_model_half_plus_two_tf2_cpu/00000123", ("serve",))
-    assert len(sample_request(mg, mg.signature("serving_default"), batch=5)["inputs"]["x"]) == 1  # shape [1]
-
-
-def test_unknown_rank_placeholder_assigned_to_a_scalar_variable_is_a_scalar():
-    """saved_model_counter's delta has no shape, but AssignAdd adds it to a scalar variable: [1] would fail in TF."""
-    mg = meta_graph("real/saved_model_counter/00000123", ("serve",))
-    body = sample_request(mg, mg.signature("incr_counter_by"), batch=3)
-    assert type(body["inputs"]["delta"]) is float
-
-
-def test_seed_determinism():
-    cases = [c for c in SIGNATURES if (c[0], c[2]) not in REFUSED]
-    for case in cases:
-        assert body_for(case, seed=7, batch=2) == body_for(case, seed=7, batch=2)
-    differing = [c for c in cases if body_for(c, seed=1) != body_for(c, seed=2)]
-    assert differing == cases  # every sampled body has a random value somewhere
-    for c in cases:
-        assert body_for(c, seed=1, batch=2)["signature_name"] == c[2]
+from sigtool.serving.requests import parse_request
 
 
 def test_bytes_suffix_gets_b64_and_unsupported_dtypes_are_refused():
@@ -178,6 +53,18 @@ def test_bytes_suffix_gets_b64_and_unsupported_dtypes_are_refused():
             sample_request(mg, one("v", dtype))
     with pytest.raises(UsageError, match="at least 1"):
         sample_request(mg, one("v", "DT_FLOAT"), batch=0)
+
+
+# ---------------------------------------------------------------- every signature (sample_checks.py)
+
+
+@pytest.fixture(scope="module")
+def cases():
+    return TESTDATA_CASES
+
+
+def pytest_generate_tests(metafunc):
+    parametrize_signatures(metafunc, TESTDATA_CASES)
 
 
 # ---------------------------------------------------------------- the feature spec read from the graph

@@ -4,21 +4,22 @@ session, as Serving feeds it; what TensorFlow cannot run on a CPU-only machine i
 
 from __future__ import annotations
 
-import json
-
 import pytest
-from conftest import TESTDATA
-from sample_cases import REFUSED, SIGNATURES, loaded, meta_graph, sig_id
+from sample_cases import (
+    FILE_OPS,
+    REFUSED,
+    SIGNATURES,
+    TESTDATA_CASES,
+    loaded,
+    meta_graph,
+    run_sample_in_tensorflow,
+    sig_id,
+    unfed_placeholders,
+)
 
-from sigtool.model import MetaGraph, Signature
 from sigtool.sample import sample_request
-from sigtool.serving.examples import build_examples
-from sigtool.serving.requests import ExamplesRequest, parse_request
 
 # ---------------------------------------------------------------- TensorFlow runs the samples
-
-
-FILE_OPS = {"ReadFile", "WriteFile"}
 
 
 # What TensorFlow cannot run on a CPU-only machine: test_tensorflow_runs_the_sample expects it to fail.
@@ -42,22 +43,6 @@ def tf_skip_reason(case) -> str | None:
     if unfed:
         return f"its outputs need placeholder(s) the signature does not feed: {', '.join(unfed)}"
     return None
-
-
-def unfed_placeholders(mg: MetaGraph, sig: Signature) -> list[str]:
-    """Placeholders (main graph) that the outputs depend on but no input feeds: TF cannot run those."""
-    fed = {t.name.split(":")[0] for t in sig.inputs}
-    todo, seen, found = [t.name.split(":")[0] for t in sig.outputs], set(), []
-    while todo:
-        name = todo.pop()
-        node = mg.graph.node(name)
-        if name in seen or name in fed or node is None:
-            continue
-        seen.add(name)
-        if node.op == "Placeholder":
-            found.append(name)
-        todo += [ref.lstrip("^").split(":")[0] for ref in node.inputs]
-    return sorted(found)
 
 
 # Signatures TensorFlow is not asked to run: each has a reason, and test_what_tensorflow_is_not_asked_to_run
@@ -86,74 +71,10 @@ def test_what_tensorflow_is_not_asked_to_run_sigtool_refuses_or_flags(case):
         assert any(f"/{key}/" in f.where for f in findings), findings
 
 
-@pytest.fixture(scope="module")
-def tf():
-    return pytest.importorskip("tensorflow")
-
-
-@pytest.fixture(scope="module")
-def tf_models(tf):
-    """Each model loaded once: a TF1 session (graph, session) or a TF2 tf.saved_model.load object."""
-    cache_: dict = {}
-    yield cache_
-    for value in cache_.values():
-        if isinstance(value, tf.compat.v1.Session):
-            value.close()
-
-
-def np_array(tensor, tf):
-    import numpy as np
-    from tensorflow.core.framework import types_pb2
-
-    dtype = tf.as_dtype(types_pb2.DataType.Value(tensor.dtype))
-    values = list(tensor.values)
-    if tensor.dtype == "DT_STRING":
-        return np.array(values, dtype=object).reshape(tensor.shape)
-    return np.array(values, dtype=dtype.as_numpy_dtype).reshape(tensor.shape)
-
-
-def tf_inputs(sig: Signature, request, tf) -> dict:
-    """input key -> numpy array, as Serving would feed them."""
-    import numpy as np
-
-    if isinstance(request, ExamplesRequest):
-        return {sig.inputs[0].key: np.array(build_examples(request), dtype=object)}
-    return {key: np_array(tensor, tf) for key, tensor in request.inputs.items()}
-
-
 @pytest.mark.parametrize("case", TF_CASES)
 def test_tensorflow_runs_the_sample(case, tf, tf_models):
-    rel, tags, key = case
-    mg = meta_graph(rel, tags)
-    sig = mg.signature(key)
-    body = sample_request(mg, sig, batch=2, seed=3)
-    request = parse_request(json.dumps(body), sig)
-    inputs = tf_inputs(sig, request, tf)
-    path = str(TESTDATA / rel)
-    if mg.has_object_graph:
-        model = tf_models.get((rel, tags))
-        if model is None:
-            model = tf_models[(rel, tags)] = tf.saved_model.load(path, tags=list(tags))
-        fn = model.signatures[key]
-        outputs = fn(**{k: tf.constant(v) for k, v in inputs.items()})
-        assert set(outputs) == {t.key for t in sig.outputs}
-        return
-    session = tf_models.get((rel, tags))
-    if session is None:
-        session = tf.compat.v1.Session(graph=tf.Graph())
-        with session.graph.as_default():
-            tf.compat.v1.saved_model.loader.load(session, list(tags), path)
-        tf_models[(rel, tags)] = session
-    feed = {sig.input(k).name: v for k, v in inputs.items()}
-    fetches = {t.key: t.name for t in sig.outputs}
-    if not fetches:  # e.g. a classify signature without outputs: feed and fetch the input itself
-        fetches = {"fed": sig.inputs[0].name}
-    if (rel, key) in TF_FAILS:
+    if (case[0], case[2]) in TF_FAILS:
         with pytest.raises(Exception):  # noqa: B017 - TF fails these with different error classes
-            session.run(fetches, feed_dict=feed)
+            run_sample_in_tensorflow(TESTDATA_CASES, case, tf, tf_models)
         return
-    results = session.run(fetches, feed_dict=feed)
-    assert set(results) == set(fetches)
-    for t in sig.inputs:
-        if isinstance(request, ExamplesRequest):
-            assert len(inputs[t.key]) == 2
+    run_sample_in_tensorflow(TESTDATA_CASES, case, tf, tf_models)
