@@ -13,9 +13,12 @@ import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sigtool.loader import tfrecord
-from sigtool.serving.values import Tensor
+
+if TYPE_CHECKING:  # the loader reads a Tensor's dtype, shape and values; it never imports the serving layer
+    from sigtool.serving.values import Tensor
 
 MAX_RECORDS = 1000  # Serving's kMaxNumRecords
 
